@@ -1,0 +1,25 @@
+"""simsched: a discrete-event simulator of scheduling policies on heterogeneous SoCs."""
+
+from simsched.api import simulate
+from simsched.config.loader import LoadedConfig, load_config
+from simsched.engine.simulation import Simulation
+from simsched.errors import ConfigError, PolicyError, SimschedError
+from simsched.policies.base import Governor, Policy, register_governor, register_policy
+from simsched.result import Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Governor",
+    "LoadedConfig",
+    "Policy",
+    "PolicyError",
+    "Result",
+    "SimschedError",
+    "Simulation",
+    "load_config",
+    "register_governor",
+    "register_policy",
+    "simulate",
+]

@@ -1,0 +1,193 @@
+"""Command line: ``simsched run | list | validate | schema``.
+
+Bad input prints one line, ``error: FILE: FIELD: message``, and exits with 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from simsched.errors import ConfigError, SimschedError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``simsched`` console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        return _fail(args, exc, EXIT_USAGE)
+    except SimschedError as exc:
+        return _fail(args, exc, EXIT_FAIL)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    print(f"error: {exc}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="simsched", description="Simulate scheduling policies on heterogeneous SoCs.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one simulation and print its summary")
+    run.add_argument("config", help="experiment YAML file")
+    run.add_argument("--out", "-o", help="write the run directory here (jobs.csv, tasks.csv, ... summary.json)")
+    run.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key by its dotted path")
+    run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
+    run.add_argument("--debug", action="store_true", help="show tracebacks")
+    run.set_defaults(func=_cmd_run)
+
+    ls = sub.add_parser("list", help="list shipped platforms, workloads, policies or governors")
+    ls.add_argument("what", choices=["platforms", "workloads", "policies", "governors"])
+    ls.set_defaults(func=_cmd_list)
+
+    val = sub.add_parser("validate", help="check an experiment, platform or workload file without running it")
+    val.add_argument("config")
+    val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("--debug", action="store_true", help="show tracebacks")
+    val.set_defaults(func=_cmd_validate)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of experiment files")
+    sch.set_defaults(func=_cmd_schema)
+    return p
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from simsched.api import simulate
+    from simsched.config.loader import load_config
+
+    loaded = load_config(args.config, args.set, args.seed)
+    if args.out and Path(args.out).exists() and not args.force:
+        raise ConfigError(args.out, "", "output directory exists; use --force to replace it or choose another --out")
+    t0 = time.perf_counter()
+    result = simulate(loaded)
+    wall = time.perf_counter() - t0
+    if args.out:
+        result.write(args.out, force=args.force)
+    if args.json:
+        from simsched.result import dumps
+
+        print(dumps(result.summary))
+    else:
+        print(format_summary(result.summary))
+        print(f"simulated {result.summary['sim_end_ms'] / 1000:g} s in {wall:.2f} s wall time", file=sys.stderr)
+        if args.out:
+            print(f"run directory: {args.out}")
+        else:
+            print("(add --out DIR to keep the run's tables)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from simsched.config.loader import read_yaml
+    from simsched.config.paths import shipped, shipped_names
+    from simsched.policies.base import available_governors, available_policies, governor_class, policy_class
+
+    if args.what in ("platforms", "workloads"):
+        for name in shipped_names(args.what):
+            data = read_yaml(shipped(args.what, name))  # type: ignore[arg-type]
+            desc = str(data.get("description", "")).strip().splitlines() if isinstance(data, dict) else []
+            extra = f" (for {data['platform']})" if args.what == "workloads" and isinstance(data, dict) and data.get("platform") else ""
+            print(f"{name:24s} {desc[0] if desc else ''}{extra}")
+        return EXIT_OK
+    names = available_policies() if args.what == "policies" else available_governors()
+    get = policy_class if args.what == "policies" else governor_class
+    for name in names:
+        doc = (get(name).__doc__ or "").strip().splitlines()
+        print(f"{name:18s} {doc[0] if doc else ''}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from simsched.config.loader import load_config, read_yaml, validate_part
+    from simsched.engine.simulation import Simulation
+
+    data = read_yaml(args.config)
+    if isinstance(data, dict) and "domains" in data and "duration_ms" not in data:
+        spec = validate_part("platforms", data, args.config)
+        print(f"ok: platform {spec.name}: {len(spec.processors)} processors, {len(spec.models)} models")
+        return EXIT_OK
+    if isinstance(data, dict) and "apps" in data and "duration_ms" not in data:
+        spec = validate_part("workloads", data, args.config)
+        print(f"ok: workload {spec.name}: {len(spec.apps)} apps")
+        return EXIT_OK
+    loaded = load_config(args.config, args.set)
+    Simulation(loaded.spec)  # resolves the policy, governor, budget and trace files
+    s = loaded.spec
+    print(f"ok: {s.platform.name} / {s.workload.name} / {s.policy.name}, {s.duration_ms:g} ms, seed {s.seed}")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from simsched.config.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _fmt(x: Any, scale: float = 1.0, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    return f"{x * scale:.{digits}f}"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The human-readable summary table printed by ``simsched run``."""
+    lines = [
+        f"{summary['platform']} | {summary['workload']} | policy {summary['policy']}"
+        + (f" + {summary['governor']}" if summary.get("governor") else "")
+        + f" | mode {summary.get('power_mode') or '-'} | seed {summary['seed']} | {summary['sim_end_ms'] / 1000:g} s",
+        "",
+        f"{'app':22s} {'jobs':>6s} {'done':>6s} {'drop':>5s} {'mean':>8s} {'p50':>8s} {'p95':>8s} {'p99':>8s} {'miss%':>6s}",
+    ]
+    rows = [*summary["apps"].items(), ("(all)", summary["overall"])]
+    for name, m in rows:
+        lines.append(
+            f"{name[:22]:22s} {m['jobs_arrived']:6d} {m['jobs_finished']:6d} {m['jobs_dropped']:5d} "
+            f"{_fmt(m['latency_mean_ms']):>8s} {_fmt(m['latency_p50_ms']):>8s} {_fmt(m['latency_p95_ms']):>8s} "
+            f"{_fmt(m['latency_p99_ms']):>8s} {_fmt(m['deadline_miss_rate'], 100, 1):>6s}"
+        )
+    lines.append("(latencies in ms over finished jobs; miss% counts late, dropped and overdue jobs)")
+    llm = [(n, m) for n, m in summary["apps"].items() if m.get("llm_requests")]
+    if llm:
+        lines += ["", f"{'LLM app':22s} {'reqs':>6s} {'TTFT':>8s} {'TTFTp95':>8s} {'TPOT':>8s} {'tok/s':>8s}"]
+        for name, m in llm:
+            lines.append(
+                f"{name[:22]:22s} {m['llm_requests']:6d} {_fmt(m['ttft_mean_ms']):>8s} {_fmt(m['ttft_p95_ms']):>8s} "
+                f"{_fmt(m['tpot_mean_ms']):>8s} {_fmt(m['tokens_per_s_mean'], 1, 1):>8s}"
+            )
+    budget = summary.get("budget_w")
+    lines += [
+        "",
+        f"energy {_fmt(summary['energy_mj'], 1e-3, 3)} J | avg power {_fmt(summary['avg_power_w'])} W | "
+        f"peak {_fmt(summary['peak_power_w'])} W | budget {_fmt(budget) if budget else 'none'}"
+        + (f" | over budget {_fmt(summary['time_over_budget_ms'], 1, 1)} ms" if budget else ""),
+        "utilisation: " + ", ".join(f"{p} {_fmt(u, 100, 0)}%" for p, u in summary["utilization"].items()),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Exceptions that carry enough context for a one-line user-facing message."""
+
+from __future__ import annotations
+
+
+class SimschedError(Exception):
+    """Base class of every error simsched raises on purpose."""
+
+
+class ConfigError(SimschedError):
+    """A configuration file (or an inline mapping) is unusable.
+
+    Parameters
+    ----------
+    file : str
+        The file the bad value came from (``<inline>`` or ``--set`` when not a file).
+    field : str
+        Dotted path of the offending field inside that file (may be empty).
+    message : str
+        What was wrong and what was expected.
+    """
+
+    def __init__(self, file: str, field: str, message: str) -> None:
+        self.file = file
+        self.field = field
+        self.message = message
+        where = f"{file}: {field}" if field else file
+        super().__init__(f"{where}: {message}")
+
+
+class PolicyError(SimschedError):
+    """A policy asked the engine for something impossible."""
+
+
+class LimitError(SimschedError):
+    """A run hit a configured resource limit (events, jobs)."""
