@@ -33,6 +33,7 @@ from simsched.workload.jobs import Job, Task, TaskState
 
 RUNNING = TaskState.RUNNING
 EPS = 1e-12
+_STARTED = frozenset({TaskState.RUNNING, TaskState.WAITING, TaskState.DONE, TaskState.SKIPPED})
 
 
 class Simulation:
@@ -522,8 +523,13 @@ class Simulation:
 
     def _on_deadline(self, ev: Timeout) -> None:
         job = ev._value
-        if not job.ended:
-            self._drop(job, False)
+        if job.ended:
+            return
+        # XRBench semantics: work already executing is never dropped; a job whose
+        # remaining tasks have all started completes late instead of being dropped.
+        if all(t.state in _STARTED for t in job.tasks):
+            return
+        self._drop(job, False)
 
     def _drop(self, job: Job, abort_running: bool) -> None:
         if job.ended or job.dropped:
