@@ -7,7 +7,9 @@ Bad input prints one line, ``error: FILE: FIELD: message``, and exits with 2;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -29,18 +31,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
+        if exc.file == "<config>" and getattr(args, "config", None):  # raised past the loader: name the file
+            exc = ConfigError(args.config, exc.field, exc.message)
         return _fail(args, exc, EXIT_USAGE)
     except SimschedError as exc:
         return _fail(args, exc, EXIT_FAIL)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (simsched list platforms | head): no traceback
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    print(f"error: {exc}", file=sys.stderr)
+    message = " ".join(line.strip() for line in str(exc).splitlines())  # always one line
+    print(f"error: {message}", file=sys.stderr)
     return code
 
 
@@ -56,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the config's seed")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key by its dotted path")
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
-    run.add_argument("--debug", action="store_true", help="show tracebacks")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     run.set_defaults(func=_cmd_run)
 
     ls = sub.add_parser("list", help="list shipped platforms, workloads, policies or governors")
@@ -66,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check an experiment, platform or workload file without running it")
     val.add_argument("config")
     val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    val.add_argument("--debug", action="store_true", help="show tracebacks")
+    val.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     val.set_defaults(func=_cmd_validate)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of experiment files")
@@ -79,13 +92,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simsched.config.loader import load_config
 
     loaded = load_config(args.config, args.set, args.seed)
-    if args.out and Path(args.out).exists() and not args.force:
-        raise ConfigError(args.out, "", "output directory exists; use --force to replace it or choose another --out")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            raise ConfigError(args.out, "", "output directory exists; use --force to replace it or choose another --out")
+        if out.exists() and not out.is_dir():
+            raise ConfigError(args.out, "", "exists and is not a directory; choose another --out")
+        blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # checked before a possibly long run
+            raise ConfigError(args.out, "", f"cannot create the run directory: {blocker} is not a directory")
     t0 = time.perf_counter()
     result = simulate(loaded)
     wall = time.perf_counter() - t0
     if args.out:
-        result.write(args.out, force=args.force)
+        try:
+            result.write(args.out, force=args.force)
+        except OSError as exc:
+            raise ConfigError(args.out, "", f"cannot write the run directory ({exc.strerror or exc})") from None
     if args.json:
         from simsched.result import dumps
 

@@ -7,13 +7,16 @@ from and the dotted field inside it, so the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from simsched.config.paths import shipped, shipped_names
 from simsched.config.schema import ExperimentSpec, PlatformSpec, WorkloadSpec, _FieldError
@@ -162,6 +165,8 @@ def _resolve(value: Any, kind: str, base_dir: Path, origins: dict[str, str], sec
                 origins.get("", "<config>"), section,
                 f"unknown {kind[:-1]} '{value}'; shipped: {', '.join(shipped_names(kind)) or 'none'}",
             )
+    if not path.exists():  # name the field that points at it, not just the missing path
+        raise ConfigError(origins.get("", "<config>"), section, f"{kind[:-1]} file not found: {path}")
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(str(path), "", f"expected a mapping at the top level, got {type(data).__name__}")
@@ -242,12 +247,14 @@ def validate_part(kind: str, data: Any, path: str) -> PlatformSpec | WorkloadSpe
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _to_config_error(exc, {"": path}) from None
+        raise _to_config_error(exc, {"": path}, model) from None
 
 
-def _to_config_error(exc: ValidationError, origins: dict[str, str]) -> ConfigError:
-    err = exc.errors(include_url=False)[0]
-    loc = [str(x) for x in err["loc"]]
+def _to_config_error(exc: ValidationError, origins: dict[str, str], model: Any = ExperimentSpec) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    err = _pick(errors)
+    raw_loc = tuple(err["loc"])
+    loc = [str(x) for x in raw_loc if not _is_union_tag(x)]
     # Discriminated unions put the tag in the path (arrival.poisson.rate_hz): drop it.
     if "arrival" in loc:
         i = loc.index("arrival")
@@ -257,8 +264,12 @@ def _to_config_error(exc: ValidationError, origins: dict[str, str]) -> ConfigErr
     if isinstance(original, _FieldError):
         loc += original.path.split(".")
         message = original.message
+    elif _rank(err) == 1:
+        # Every branch of a union rejected the input's type: say what would be accepted.
+        branches = [e["msg"].removeprefix("Input should be ") for e in errors if e["loc"][:-1] == raw_loc[:-1] and _rank(e) == 1]
+        message = f"input should be {' or '.join(dict.fromkeys(branches))}, got {_shown(err.get('input'))}"
     else:
-        message = _message(err)
+        message = _message(err, errors, model)
     file = origins.get("", "<config>")
     if loc and loc[0] in ("platform", "workload") and loc[0] in origins:
         file = origins[loc[0]]
@@ -266,18 +277,78 @@ def _to_config_error(exc: ValidationError, origins: dict[str, str]) -> ConfigErr
     return ConfigError(file, ".".join(loc), message)
 
 
-def _message(err: dict[str, Any]) -> str:
+# Union members appear in error paths as their type (``after.list[str]``, ``source.str``).
+_UNION_TAG = re.compile(r"(str|int|float|bool|(list|dict|tuple|set|nullable)\[.*\])")
+
+
+def _is_union_tag(x: Any) -> bool:
+    return isinstance(x, str) and _UNION_TAG.fullmatch(x) is not None
+
+
+def _rank(err: dict[str, Any]) -> int:
+    if err["type"] == "missing":
+        return 2  # often the consequence of a misspelt key reported as unknown
+    if err["type"].endswith("_type") and err["loc"] and _is_union_tag(err["loc"][-1]):
+        return 1  # a union branch that does not fit the input's shape
+    return 0
+
+
+def _pick(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error worth reporting: a concrete problem before a missing key or a non-matching union branch."""
+    return min(errors, key=_rank)
+
+
+def _shown(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _fields_at(model: Any, loc: tuple) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (empty when not a model)."""
+    t = model
+    for part in (*(x for x in loc if not _is_union_tag(x)), None):
+        while get_origin(t) is Annotated:
+            t = get_args(t)[0]
+        if get_origin(t) in (Union, UnionType):
+            members = [a for a in get_args(t) if a is not type(None)]
+            models = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
+            # A discriminated union names its member in the path (arrival.poisson): follow it.
+            tagged = [m for m in models if "type" in m.model_fields and part in get_args(m.model_fields["type"].annotation)]
+            if tagged:
+                t = tagged[0]
+                continue
+            dicts = [a for a in members if get_origin(a) is dict]
+            t = (models if part is None or any(part in m.model_fields for m in models) else dicts or models or members)[0]
+        if part is None:
+            break
+        if isinstance(t, type) and issubclass(t, BaseModel) and part in t.model_fields:
+            t = t.model_fields[part].annotation
+        elif get_origin(t) is dict:
+            t = get_args(t)[1]
+        elif get_origin(t) in (list, tuple) and isinstance(part, int):
+            t = get_args(t)[0]
+        else:
+            return []
+    return list(t.model_fields) if isinstance(t, type) and issubclass(t, BaseModel) else []
+
+
+def _message(err: dict[str, Any], errors: list[dict[str, Any]], model: Any = None) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if err["type"] == "missing":
         return "required field is missing"
     if err["type"] == "extra_forbidden":
+        # Most unknown keys are misspelt known ones: suggest the closest.
+        known = _fields_at(model, err["loc"][:-1]) if model is not None else []
+        known += [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == err["loc"][:-1]]
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field; did you mean '{close[0]}'?"
         return "unknown field (check the spelling; `simsched schema` lists every field)"
+    if msg and not msg[:2].isupper():  # "Input should be ..." reads on after "field:"; keep acronyms (OPP)
+        msg = msg[0].lower() + msg[1:]
     value = err.get("input")
     if err["type"] in ("model_type", "model_attributes_type", "dict_type") or isinstance(value, (dict, list)):
         return msg
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{msg[0].lower() + msg[1:]}, got {shown}"
+    return f"{msg}, got {_shown(value)}"
