@@ -3,6 +3,7 @@
 from simsched.api import simulate
 from simsched.config.loader import LoadedConfig, load_config
 from simsched.engine.simulation import Simulation
+from simsched.invariants import check_invariants
 from simsched.errors import ConfigError, PolicyError, SimschedError
 from simsched.policies.base import Governor, Policy, register_governor, register_policy
 from simsched.result import Result
@@ -17,6 +18,7 @@ __all__ = [
     "PolicyError",
     "Result",
     "SimschedError",
+    "check_invariants",
     "Simulation",
     "load_config",
     "register_governor",

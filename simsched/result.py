@@ -132,7 +132,7 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
         sim.rec_tasks,
         columns=[
             "job_id", "app", "task", "model", "processor", "state", "ready_ms", "start_ms", "finish_ms",
-            "first_token_ms", "prompt_tokens", "output_tokens", "freezes", "migrations",
+            "first_token_ms", "prompt_tokens", "output_tokens", "freezes", "migrations", "preds",
         ],
     ).sort_values("job_id", kind="stable", ignore_index=True)
     t["app"] = [app_names[i] for i in t["app"]]

@@ -647,6 +647,7 @@ class Simulation:
                     t.output_tokens,
                     t.freezes,
                     t.migrations,
+                    ";".join(p.name for p, _ in t.preds),
                 )
             )
 
