@@ -218,7 +218,8 @@ def load_config(
         base_dir = Path(source).resolve().parent
     origins[""] = path
     if not isinstance(data, dict):
-        raise ConfigError(path, "", f"expected a mapping at the top level, got {type(data).__name__ if data is not None else 'an empty file'}")
+        got = type(data).__name__ if data is not None else "an empty file"
+        raise ConfigError(path, "", f"expected a mapping at the top level, got {got}")
     for section, kind in (("platform", "platforms"), ("workload", "workloads")):
         if section in data:
             data[section] = _resolve(data[section], kind, base_dir, origins, section)

@@ -79,6 +79,7 @@ class Simulation:
         self.opp: list[int] = list(self.max_opp)
         self.freq: list[float] = [d.freqs_mhz[k] for d, k in zip(plat.domains, self.opp, strict=True)]
         self._freq_version = [0] * len(plat.domains)
+        self._pending_opp: list[int | None] = [None] * len(plat.domains)
         self._online = [p.name not in self.offline for p in plat.processors]
 
         self.apps = [App(name, i, a, plat, spec.seed) for i, (name, a) in enumerate(spec.workload.apps.items())]
@@ -200,6 +201,57 @@ class Simulation:
                 t = max(t, pred.finish_ms + tr)
         return t - self.env.now
 
+    def max_activity(self, task: Task) -> float:
+        """Highest power activity factor over the task's phases (for worst-case power predictions)."""
+        m = task.model
+        if m.llm is None:
+            return m.activity
+        return max(m.activity, m.llm.decode_activity)
+
+    def predict_power_w(
+        self,
+        freqs_mhz: dict[Domain, float] | None = None,
+        add: list[tuple[Task, Processor]] | tuple = (),
+        remove: list[Task] | tuple = (),
+    ) -> float:
+        """Predicted SoC power (W) for candidate domain frequencies and assignments.
+
+        Parameters
+        ----------
+        freqs_mhz : dict, optional
+            Frequency per domain; domains not given keep their current frequency.
+        add : list of (task, processor)
+            Tasks assumed to be running on those processors in addition to the current ones.
+        remove : list of Task
+            Running tasks assumed to have stopped.
+
+        Every running (or added) task counts with the highest activity of its phases,
+        so the prediction is an upper bound for the set of tasks it describes.
+        """
+        plat = self.platform
+        acts = [0.0] * len(plat.processors)
+        gone = {id(t) for t in remove}
+        for i, slots in enumerate(self._slots):
+            for t in slots:
+                if id(t) not in gone:
+                    acts[i] += self.max_activity(t)
+        for t, p in add:
+            acts[p.index] += self.max_activity(t)
+        total = plat.static_w
+        for p in plat.processors:
+            if not self._online[p.index]:
+                continue
+            d = p.domain
+            f = freqs_mhz.get(d) if freqs_mhz else None
+            k = self.opp[d.index] if f is None else d.opp_index(f)
+            total += p.idle_w + acts[p.index] * p.dyn_w[k] / p.capacity
+        return total
+
+    def pending_freq_mhz(self, domain: Domain) -> float:
+        """The frequency ``domain`` is switching to, or its current one if no switch is pending (MHz)."""
+        k = self._pending_opp[domain.index]
+        return domain.freqs_mhz[k] if k is not None else self.freq[domain.index]
+
     # --------------------------------------------------------------- actions
 
     def start(self, task: Task, proc: Processor) -> bool:
@@ -236,10 +288,13 @@ class Simulation:
             for pred, tr in task.preds:
                 if pred.proc is not proc:
                     t = max(t, pred.finish_ms + tr)
-        elif task.proc is not proc:
-            m = task.model
-            t += m.migrate_ms if m.migrate_ms is not None else self.platform.transfer_ms(m.state_kb)
-            task.migrations += 1
+        else:
+            t += task.resume_delay
+            task.resume_delay = 0.0
+            if task.proc is not proc:
+                m = task.model
+                t += m.migrate_ms if m.migrate_ms is not None else self.platform.transfer_ms(m.state_kb)
+                task.migrations += 1
         if task.proc is not proc:
             task.phases = task.model.phases(i, task.factor, task.prompt_tokens, task.output_tokens)
             task.proc = proc
@@ -260,12 +315,14 @@ class Simulation:
             raise PolicyError(f"policy '{self.policy.name}' resumed task {task.job.id}:{task.name}, which is not frozen")
         return self.start(task, proc or task.proc)  # type: ignore[arg-type]
 
-    def freeze(self, task: Task, immediate: bool = False) -> None:
-        """Stop a task at its next segment boundary (or now, losing nothing, if ``immediate``).
+    def freeze(self, task: Task, immediate: bool = False, save_ms: float = 0.0) -> None:
+        """Stop a task at its next segment boundary, or at once if ``immediate``.
 
         The slot is freed when it stops and the policy's ``on_frozen`` hook is
-        called; the task keeps its progress and can be resumed.
+        called; the task keeps its progress and can be resumed. An immediate
+        preemption may cost ``save_ms`` of context save, paid when it resumes.
         """
+        task.resume_delay += save_ms
         st = task.state
         if st is TaskState.WAITING:
             task.version += 1
@@ -316,9 +373,11 @@ class Simulation:
             )
         di = domain.index
         self._freq_version[di] += 1
-        if domain.switch_ms <= 0:
+        if domain.switch_ms <= 0 or (k == self.opp[di] and self._pending_opp[di] is None):
+            self._pending_opp[di] = None
             self._apply_opp(domain, k)
         else:
+            self._pending_opp[di] = k
             self._after(domain.switch_ms, self._on_freq_switch, (domain, k, self._freq_version[di]))
 
     def drop(self, job: Job, abort_running: bool = False) -> None:
@@ -559,6 +618,7 @@ class Simulation:
     def _on_freq_switch(self, ev: Timeout) -> None:
         domain, k, ver = ev._value
         if ver == self._freq_version[domain.index]:
+            self._pending_opp[domain.index] = None
             self._apply_opp(domain, k)
 
     def _apply_opp(self, domain: Domain, k: int) -> None:

@@ -92,6 +92,7 @@ class Task:
         "progress",
         "prompt_tokens",
         "ready_ms",
+        "resume_delay",
         "row_t0",
         "seg_t0",
         "seg_time",
@@ -130,6 +131,7 @@ class Task:
         self.freeze_pending = False
         self.migrate_to: Processor | None = None
         self.freezes = 0
+        self.resume_delay = 0.0  # context-save cost owed by an immediate preemption (ms)
         self.migrations = 0
         self.seq = 0
 
