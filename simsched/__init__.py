@@ -3,8 +3,8 @@
 from simsched.api import simulate
 from simsched.config.loader import LoadedConfig, load_config
 from simsched.engine.simulation import Simulation
-from simsched.invariants import check_invariants
 from simsched.errors import ConfigError, PolicyError, SimschedError
+from simsched.invariants import check_invariants
 from simsched.policies.base import Governor, Policy, register_governor, register_policy
 from simsched.result import Result
 
@@ -18,8 +18,8 @@ __all__ = [
     "PolicyError",
     "Result",
     "SimschedError",
-    "check_invariants",
     "Simulation",
+    "check_invariants",
     "load_config",
     "register_governor",
     "register_policy",

@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the config's seed")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key by its dotted path")
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
+    run.add_argument("--check", action="store_true", help="check the run's invariants; exit 1 if any is violated")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     run.set_defaults(func=_cmd_run)
 
@@ -78,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sch = sub.add_parser("schema", help="print the JSON Schema of experiment files")
     sch.set_defaults(func=_cmd_schema)
+
+    import importlib
+    import pkgutil
+
+    import simsched.commands
+
+    for mod in sorted(m.name for m in pkgutil.iter_modules(simsched.commands.__path__)):
+        importlib.import_module(f"simsched.commands.{mod}").register(sub)
     return p
 
 
@@ -114,6 +123,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"run directory: {args.out}")
         else:
             print("(add --out DIR to keep the run's tables)", file=sys.stderr)
+    if args.check:
+        from simsched.invariants import check_invariants
+
+        problems = check_invariants(result)
+        for line in problems:
+            print(f"invariant violated: {line}", file=sys.stderr)
+        if problems:
+            return EXIT_FAIL
+        print("invariants: ok", file=sys.stderr)
     return EXIT_OK
 
 

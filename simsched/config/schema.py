@@ -348,8 +348,17 @@ class PlatformSpec(Strict):
                         f"models.{mname}.{where}.{key}",
                         f"unknown processor or kind; known: {', '.join(sorted(names))}",
                     )
-            if model.default_processor is not None and model.default_processor not in names:
-                raise _FieldError(f"models.{mname}.default_processor", "unknown processor or kind")
+            if model.default_processor is not None:
+                key = model.default_processor
+                if key not in names:
+                    raise _FieldError(f"models.{mname}.default_processor", "unknown processor or kind")
+                costs = set(model.cost_keys)
+                if not any((pn == key or p.kind == key) and (pn in costs or p.kind in costs)
+                           for pn, p in self.processors.items()):
+                    raise _FieldError(
+                        f"models.{mname}.default_processor",
+                        f"'{key}' has no latency entry for this model; give it one or choose another processor",
+                    )
         return self
 
 

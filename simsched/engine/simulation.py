@@ -83,6 +83,15 @@ class Simulation:
         self._online = [p.name not in self.offline for p in plat.processors]
 
         self.apps = [App(name, i, a, plat, spec.seed) for i, (name, a) in enumerate(spec.workload.apps.items())]
+        for app in self.apps:
+            used = [t.model for t in app.template] if app.template is not None else list(app.generator.models)
+            for mname in used:
+                m = plat.models[mname]
+                if not any(self._online[p.index] for p in plat.processors if m.base_ms[p.index] is not None):
+                    raise ConfigError(
+                        "<config>", "power_mode",
+                        f"model '{mname}' (app '{app.name}') can run only on processors that are offline in mode '{mode_name}'",
+                    )
         pcls = policy_class(spec.policy.name)
         self.policy: Policy = instantiate(pcls, spec.policy.params, "policy.params")
         self.governor: Governor | None = None
@@ -154,8 +163,15 @@ class Simulation:
         return self._slots[proc.index]
 
     def default_processor(self, task: Task) -> Processor:
-        """Where a naive deployment runs the task's model (the profile's default)."""
-        return task.model.default_processor
+        """Where a naive deployment runs the task's model: the profile's default processor.
+
+        If that processor is offline in this power mode, the first online processor
+        that can run the model (platform order) stands in for it.
+        """
+        p = task.model.default_processor
+        if self._online[p.index]:
+            return p
+        return self.candidates(task)[0]
 
     def candidates(self, task: Task) -> list[Processor]:
         """Online processors that can run the task, in platform order."""

@@ -101,10 +101,10 @@ class ModelProfile:
         else:
             base = _per_processor(spec.latency_ms, procs, None)
         default_key = spec.default_processor or spec.cost_keys[0]
+        # Validation guarantees a processor of that name, or of that kind, with a cost.
         default = next(
-            (p for p in procs if p.name == default_key),
-            None,
-        ) or next(p for p in procs if p.kind == default_key and base[p.index] is not None)
+            p for p in procs if (p.name == default_key or p.kind == default_key) and base[p.index] is not None
+        )
         return cls(
             name=name,
             kind=spec.kind,

@@ -78,7 +78,7 @@ def experiments(draw, policies=("fifo", "affinity")) -> dict:
             app["deadline_ms"] = draw(st.floats(1, 200))
             app["late"] = draw(st.sampled_from(["run", "drop"]))
         if draw(st.booleans()):
-            app["generator"] = {"models": {m: 1.0 for m in names}, "tasks": [1, 4],
+            app["generator"] = {"models": dict.fromkeys(names, 1.0), "tasks": [1, 4],
                                 "edge_prob": draw(st.floats(0, 1)), "transfer_ms": draw(st.floats(0, 2))}
         else:
             n = draw(st.integers(1, 4))

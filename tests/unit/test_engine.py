@@ -238,7 +238,9 @@ def test_periodic_jitter_stays_in_its_window() -> None:
     cfg = one_processor(0.1, arrival={"type": "periodic", "period_ms": 10, "jitter_ms": 2}, duration_ms=1000, capacity=8)
     a = simulate(cfg).jobs["arrival_ms"].to_numpy()
     offs = a - 10 * np.arange(len(a))
-    assert (offs >= 0).all() and (offs < 2).all() and offs.std() > 0.3
+    assert (offs >= 0).all()
+    assert (offs < 2).all()
+    assert offs.std() > 0.3
 
 
 def test_poisson_and_bursty_rates() -> None:
@@ -274,6 +276,8 @@ def test_random_dag_generator_is_seeded_and_acyclic() -> None:
     r1, r2 = simulate(cfg), simulate(cfg)
     assert r1.tasks.equals(r2.tasks)
     sizes = r1.tasks.groupby("job_id").size()
-    assert sizes.min() >= 2 and sizes.max() <= 6 and sizes.nunique() > 1
+    assert sizes.min() >= 2
+    assert sizes.max() <= 6
+    assert sizes.nunique() > 1
     done = r1.tasks[r1.tasks["state"] == "done"]
     assert (done["start_ms"] >= done["ready_ms"]).all()

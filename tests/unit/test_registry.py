@@ -71,9 +71,10 @@ def test_entry_point_policy_from_the_command_line(plugin_dir) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "simsched.cli", "list", "policies"], capture_output=True, text=True, env=env, check=True
     )
-    assert "lifo" in out.stdout and "Last in, first out" in out.stdout
+    assert "lifo" in out.stdout
+    assert "Last in, first out" in out.stdout
 
 
 def test_unknown_policy_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown policy 'nope'; known: .*affinity.*fifo"):
+    with pytest.raises(ConfigError, match=r"unknown policy 'nope'; known: .*affinity.*fifo"):
         simulate(one_processor(policy="nope", duration_ms=10))
