@@ -1,3 +1,10 @@
-"""Imports the built-in policies and governors so that they register themselves."""
+"""Imports every policy and governor module of this package so that they register themselves."""
 
-from simsched.policies import affinity, fifo, governors  # noqa: F401
+import importlib
+import pkgutil
+
+import simsched.policies as _pkg
+
+for _mod in sorted(m.name for m in pkgutil.iter_modules(_pkg.__path__)):
+    if _mod not in ("base", "builtin"):
+        importlib.import_module(f"simsched.policies.{_mod}")
