@@ -110,6 +110,9 @@ class Simulation:
 
         # Power accounting: piecewise constant, integrated at every change.
         self._pw = [0.0] * len(plat.processors)
+        self._busy_acc = [0.0] * len(plat.processors)
+        self._busy_n = [0] * len(plat.processors)
+        self._busy_t = [0.0] * len(plat.processors)
         self._total_w = plat.static_w
         self._last_t = 0.0
         self.energy_mj = 0.0
@@ -262,6 +265,11 @@ class Simulation:
             k = self.opp[d.index] if f is None else d.opp_index(f)
             total += p.idle_w + acts[p.index] * p.dyn_w[k] / p.capacity
         return total
+
+    def busy_ms(self, proc: Processor) -> float:
+        """Slot-time ``proc`` has spent executing since the start of the run (ms; capacity c counts c-fold)."""
+        i = proc.index
+        return self._busy_acc[i] + self._busy_n[i] * (self.env.now - self._busy_t[i])
 
     def pending_freq_mhz(self, domain: Domain) -> float:
         """The frequency ``domain`` is switching to, or its current one if no switch is pending (MHz)."""
@@ -659,17 +667,24 @@ class Simulation:
 
     def _update_power(self, proc: Processor) -> None:
         i = proc.index
+        now = self.env.now
+        n = 0
+        act = 0.0
+        for t in self._slots[i]:
+            if t.state is RUNNING:
+                n += 1
+                act += t.phases[t.phase][2]
+        # Executing slot-time, integrated at every change (for utilisation-driven governors).
+        self._busy_acc[i] += self._busy_n[i] * (now - self._busy_t[i])
+        self._busy_t[i] = now
+        self._busy_n[i] = n
         if not self._online[i]:
             w = 0.0
         else:
-            act = 0.0
-            for t in self._slots[i]:
-                if t.state is RUNNING:
-                    act += t.phases[t.phase][2]
             w = proc.idle_w + act * proc.dyn_w[self.opp[proc.domain.index]] / proc.capacity
         if w == self._pw[i] and self.rec_power_t:
             return
-        self._advance(self.env.now)
+        self._advance(now)
         self._pw[i] = w
         # Recomputed, not accumulated, so rounding cannot drift over millions of changes.
         self._total_w = self.platform.static_w + sum(self._pw)
