@@ -193,7 +193,7 @@ class Simulation:
         """Expected remaining execution time of ``task`` on ``proc`` (ms).
 
         Uses the profile's mean (no variability) and, for LLMs, the known prompt
-        length and the mean output length; ``freq_mhz`` defaults to the domain's
+        length and the mean of the task's output-length distribution; ``freq_mhz`` defaults to the domain's
         current frequency. Excludes queueing and data transfer.
         """
         m = task.model
@@ -201,9 +201,7 @@ class Simulation:
             return math.inf
         d = proc.domain
         f = freq_mhz if freq_mhz is not None else self.freq[d.index]
-        output = task.output_tokens
-        if m.llm is not None:
-            output = max(1, round(m.llm.output_tokens.mean_value()))
+        output = task.mean_output
         total = 0.0
         for i, (work, beta, _act, _n) in enumerate(m.phases(proc.index, 1.0, task.prompt_tokens, output)):
             if i < task.phase:

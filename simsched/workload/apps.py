@@ -157,6 +157,9 @@ class App:
                 output = draw_int(self._tokens, tt.output_tokens or model.llm.output_tokens)
             factor = self._variation.factor(model.variability_type, model.variability_cv)
             task = Task(job, tt.name, model, factor, prompt, output)
+            if model.llm is not None:
+                # Schedulers know the prompt but not the answer's length: they see its mean.
+                task.mean_output = max(1, round((tt.output_tokens or model.llm.output_tokens).mean_value()))
             on = True
             for pi, tr_ms, tr_kb, prob in tt.preds:
                 # Draw for every probabilistic edge, fired or not, so one edge's

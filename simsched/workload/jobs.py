@@ -79,6 +79,7 @@ class Task:
         "freeze_pending",
         "freezes",
         "job",
+        "mean_output",
         "migrate_to",
         "migrations",
         "model",
@@ -111,6 +112,7 @@ class Task:
         self.factor = factor
         self.prompt_tokens = prompt
         self.output_tokens = output
+        self.mean_output = output  # what a scheduler may assume before decoding (set by the app)
         self.preds: list[tuple[Task, float]] = []  # (predecessor, transfer ms if on another processor)
         self.succs: list[Task] = []
         self.n_left = 0
