@@ -41,6 +41,7 @@ def check_invariants(result: Result, budget_honouring: bool = False) -> list[str
     out += _capacity(result.segments, cfg)
     out += _precedence(result.tasks)
     out += _segments_inside_tasks(result.tasks, result.segments)
+    out += _work_conserved(result.tasks, result.segments, cfg)
     out += _jobs(result)
     out += _energy(result)
     out += _frequencies(result.frequency, result.segments, cfg, result.summary.get("power_mode"))
@@ -148,4 +149,57 @@ def _frequencies(freq: pd.DataFrame, seg: pd.DataFrame, cfg: dict, mode: str | N
         opps = {f for f, _ in plat["domains"][dom_of[proc]]["opps"]}
         if set(g["freq_mhz"]) - opps:
             out.append(f"frequency: processor {proc} has segments at frequencies outside its OPP table")
+    return out
+
+
+def _phase_work_ms(cfg: dict, model: str, proc: str, prompt: int, output: int) -> list[tuple[float, float]]:
+    """(work at the highest OPP, compute fraction) per phase, recomputed from the config alone."""
+    plat = cfg["platform"]
+    kind = plat["processors"][proc]["kind"]
+    m = plat["models"][model]
+
+    def pick(mapping: dict) -> float:
+        return mapping.get(proc, mapping.get(kind, 0.0))
+
+    if m.get("llm") is None:
+        return [(pick(m["latency_ms"]), m["compute_fraction"])]
+    llm = m["llm"]
+    phases = [(pick(llm["prefill_fixed_ms"]) + prompt * pick(llm["prefill_ms_per_token"]), llm["prefill_compute_fraction"])]
+    if output > 1:
+        phases.append(((output - 1) * pick(llm["decode_ms_per_token"]), llm["decode_compute_fraction"]))
+    return phases
+
+
+def _work_conserved(tasks: pd.DataFrame, seg: pd.DataFrame, cfg: dict) -> list[str]:
+    """Every finished task executed exactly its work: per phase, sum of (time / phase time at that OPP) = 1.
+
+    This catches work lost or done twice across freezes, resumes, migrations and
+    frequency changes, independently of how the engine tracks progress.
+    """
+    if seg.empty or "phase" not in seg.columns:
+        return []
+    plat = cfg["platform"]
+    fmax = {d: v["opps"][-1][0] for d, v in plat["domains"].items()}
+    dom = {p: v["domain"] for p, v in plat["processors"].items()}
+    done = tasks[tasks["state"] == "done"].set_index(["job_id", "task"])
+    share: dict = {}
+    for j, t, proc, s0, s1, f, ph in zip(
+        seg["job_id"], seg["task"], seg["processor"], seg["start_ms"], seg["end_ms"], seg["freq_mhz"], seg["phase"],
+        strict=True,
+    ):
+        if (j, t) not in done.index:
+            continue
+        row = done.loc[(j, t)]
+        work, beta = _phase_work_ms(cfg, row["model"], proc, int(row["prompt_tokens"]), int(row["output_tokens"]))[ph]
+        total = work * row["work_factor"] * (beta * fmax[dom[proc]] / f + 1.0 - beta)
+        share[(j, t, ph)] = share.get((j, t, ph), 0.0) + ((s1 - s0) / total if total > 0 else 1.0)
+    bad = [(k, v) for k, v in share.items() if abs(v - 1.0) > 1e-6]
+    # Phases that never ran at all (zero work) need no segment; others must all be present.
+    expected = 0
+    for (j, t), row in done.iterrows():
+        proc = row["processor"]
+        expected += sum(1 for w, _ in _phase_work_ms(cfg, row["model"], proc, int(row["prompt_tokens"]), int(row["output_tokens"])) if w > 0)
+    out = [f"work: task {j}:{t} phase {ph} executed {v:.6f} of its work" for (j, t, ph), v in bad[:5]]
+    if not bad and len(share) < expected:
+        out.append(f"work: {expected - len(share)} phases of finished tasks have no segment")
     return out

@@ -132,7 +132,7 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
         sim.rec_tasks,
         columns=[
             "job_id", "app", "task", "model", "processor", "state", "ready_ms", "start_ms", "finish_ms",
-            "first_token_ms", "prompt_tokens", "output_tokens", "freezes", "migrations", "preds",
+            "first_token_ms", "prompt_tokens", "output_tokens", "freezes", "migrations", "preds", "work_factor",
         ],
     ).sort_values("job_id", kind="stable", ignore_index=True)
     t["app"] = [app_names[i] for i in t["app"]]
@@ -140,7 +140,7 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
     t["state"] = [TaskState(s).name.lower() for s in t["state"]]
 
     s = pd.DataFrame(
-        sim.rec_segments, columns=["job_id", "app", "task", "processor", "start_ms", "end_ms", "freq_mhz"]
+        sim.rec_segments, columns=["job_id", "app", "task", "processor", "start_ms", "end_ms", "freq_mhz", "phase"]
     )
     s = s.sort_values(["start_ms", "processor", "job_id"], kind="stable", ignore_index=True)
     s["app"] = [app_names[i] for i in s["app"]]

@@ -522,6 +522,7 @@ class Simulation:
             self._close_row(task)
             self._stop(task)
             return
+        self._close_row(task)  # the phase just completed
         if task.phase == 0 and task.model.llm is not None:
             task.first_token_ms = self.env.now  # prefill emits the first token
         task.phase += 1
@@ -529,11 +530,9 @@ class Simulation:
         if task.phase >= len(task.phases):
             self._finish(task)
             return
-        self._close_row(task)
         if task.freeze_pending:  # a phase boundary is a segment boundary too
             self._stop(task)
             return
-        task.row_t0 = self.env.now
         self._run_segment(task)
         self._update_power(task.proc)  # the next phase may draw a different activity
 
@@ -542,7 +541,7 @@ class Simulation:
         if now > task.row_t0:
             p = task.proc
             self.rec_segments.append(
-                (task.job.id, task.job.app.index, task.name, p.index, task.row_t0, now, self.freq[p.domain.index])
+                (task.job.id, task.job.app.index, task.name, p.index, task.row_t0, now, self.freq[p.domain.index], task.phase)
             )
         task.row_t0 = now
 
@@ -737,6 +736,7 @@ class Simulation:
                     t.freezes,
                     t.migrations,
                     ";".join(p.name for p, _ in t.preds),
+                    t.factor,
                 )
             )
 

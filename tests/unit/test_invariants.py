@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from simsched import check_invariants, simulate
-from tests.helpers import one_processor
+from tests.helpers import ROOT, one_processor
 
 
 def _run():
@@ -48,3 +48,16 @@ def test_budget_check_is_optional() -> None:
     r = simulate(cfg)
     assert check_invariants(r) == []
     assert any("budget" in v for v in check_invariants(r, budget_honouring=True))
+
+
+def test_lost_work_is_reported() -> None:
+    r = _run()
+    r.segments.loc[0, "end_ms"] -= 1.0  # a segment that did 1 ms less than its task needed
+    assert any(v.startswith("work") for v in check_invariants(r))
+
+
+def test_work_is_conserved_across_freeze_migration_and_dvfs() -> None:
+    r = simulate(ROOT / "experiments" / "quickstart.yaml", overrides=["policy=twill", "power_mode=10W", "duration_ms=4000"])
+    assert (r.tasks["freezes"] > 0).any()
+    assert r.frequency["freq_mhz"].nunique() > 1
+    assert check_invariants(r, budget_honouring=True) == []
