@@ -27,6 +27,10 @@ class ConfigError(SimschedError):
         where = f"{file}: {field}" if field else file
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):
+        # Keeps the error intact across process boundaries (sweeps run in worker processes).
+        return (type(self), (self.file, self.field, self.message))
+
 
 class PolicyError(SimschedError):
     """A policy asked the engine for something impossible."""

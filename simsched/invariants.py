@@ -196,9 +196,9 @@ def _work_conserved(tasks: pd.DataFrame, seg: pd.DataFrame, cfg: dict) -> list[s
     bad = [(k, v) for k, v in share.items() if abs(v - 1.0) > 1e-6]
     # Phases that never ran at all (zero work) need no segment; others must all be present.
     expected = 0
-    for (j, t), row in done.iterrows():
-        proc = row["processor"]
-        expected += sum(1 for w, _ in _phase_work_ms(cfg, row["model"], proc, int(row["prompt_tokens"]), int(row["output_tokens"])) if w > 0)
+    for _key, row in done.iterrows():
+        phases = _phase_work_ms(cfg, row["model"], row["processor"], int(row["prompt_tokens"]), int(row["output_tokens"]))
+        expected += sum(1 for w, _ in phases if w > 0)
     out = [f"work: task {j}:{t} phase {ph} executed {v:.6f} of its work" for (j, t, ph), v in bad[:5]]
     if not bad and len(share) < expected:
         out.append(f"work: {expected - len(share)} phases of finished tasks have no segment")

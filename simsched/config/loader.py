@@ -189,6 +189,28 @@ def _absolute_trace_files(workload: dict, base_dir: Path) -> None:
                 arrival["file"] = str((base_dir / f).resolve())
 
 
+def _inline_trace_files(data: dict) -> None:
+    """Replace trace ``file`` references by their times.
+
+    The resolved config (and so the manifest and its hash) then records what was
+    replayed rather than where the file happened to be, so two checkouts in
+    different folders produce identical run files. A relative path given through
+    ``--set`` resolves against the current directory.
+    """
+    from simsched.workload.arrivals import read_trace
+
+    workload = data.get("workload")
+    apps = workload.get("apps") if isinstance(workload, dict) else None
+    if not isinstance(apps, dict):
+        return
+    for app in apps.values():
+        arrival = app.get("arrival") if isinstance(app, dict) else None
+        if isinstance(arrival, dict) and arrival.get("type") == "trace" and isinstance(arrival.get("file"), str):
+            if arrival.get("times_ms") is not None:
+                continue  # both given: let validation report it
+            arrival["times_ms"] = read_trace(str(Path(arrival.pop("file")).resolve()))
+
+
 def load_config(
     source: str | Path | dict[str, Any],
     overrides: list[str] | None = None,
@@ -225,9 +247,12 @@ def load_config(
             data[section] = _resolve(data[section], kind, base_dir, origins, section)
     if isinstance(data.get("workload"), dict) and origins.get("workload") is None:
         _absolute_trace_files(data["workload"], base_dir)
+    if isinstance(data.get("policy"), str) and any(o.strip().startswith("policy.") for o in overrides or []):
+        data["policy"] = {"name": data["policy"]}  # so --set policy.params.x=... has a mapping to go into
     apply_overrides(data, overrides or [])
     if seed is not None:
         data["seed"] = seed
+    _inline_trace_files(data)
     spec = validate(data, origins)
     return LoadedConfig(spec=spec, resolved=json.loads(spec.model_dump_json()), origins=origins, path=path)
 

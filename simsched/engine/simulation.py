@@ -202,11 +202,15 @@ class Simulation:
         d = proc.domain
         f = freq_mhz if freq_mhz is not None else self.freq[d.index]
         output = task.mean_output
+        done = task.progress
+        if task.state is RUNNING and task.seg_time > 0:
+            # Progress is stored when the task is (re)timed; add what it did since.
+            done = min(task.target, done + (self.env.now - task.seg_t0) / task.seg_time)
         total = 0.0
         for i, (work, beta, _act, _n) in enumerate(m.phases(proc.index, 1.0, task.prompt_tokens, output)):
             if i < task.phase:
                 continue
-            left = 1.0 - task.progress if i == task.phase else 1.0
+            left = 1.0 - done if i == task.phase else 1.0
             total += left * work * (beta * d.f_max_mhz / f + 1.0 - beta)
         return total
 
