@@ -1,0 +1,79 @@
+"""Reporting: figures, Perfetto traces and statistics across seeds.
+
+* :mod:`simsched.report.plots`: matplotlib figures of a run (Gantt chart, power and
+  frequency traces) and of a comparison (latency CDF, rates, LLM metrics,
+  energy versus latency). Imported on demand, as it imports matplotlib.
+* :mod:`simsched.report.trace`: :func:`chrome_trace` / :func:`write_trace`, the
+  Chrome trace-event JSON format that https://ui.perfetto.dev opens.
+* :mod:`simsched.report.stats`: mean and Student-t confidence intervals across seeds.
+* :mod:`simsched.report.progress`: a progress bar shown only on a terminal.
+
+:func:`read_run` loads a run directory written by ``simsched run --out`` back into
+a :class:`~simsched.result.Result`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from simsched.errors import ConfigError
+from simsched.report.stats import mean_ci, summarize_runs
+from simsched.report.trace import chrome_trace, write_trace
+from simsched.result import TABLES, Result
+
+__all__ = ["chrome_trace", "mean_ci", "read_run", "summarize_runs", "write_trace"]
+
+_STR_COLUMNS = {"app": str, "task": str, "model": str, "processor": str, "domain": str, "state": str, "preds": str}
+
+
+def read_run(run_dir: str | Path) -> Result:
+    """Read a run directory (``jobs.csv`` ... ``frequency.csv`` and ``summary.json``).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A directory written by ``simsched run --out`` or :meth:`Result.write`.
+
+    Returns
+    -------
+    Result
+        The tables with the dtypes of a fresh run (``missed`` nullable boolean, names
+        as strings, empty processor as ``""``) and the summary.
+
+    Raises
+    ------
+    ConfigError
+        The directory or one of its files is missing or unreadable.
+    """
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise ConfigError(str(run_dir), "", "not a directory; expected a run directory written by `simsched run --out`")
+    missing = [f"{n}.csv" for n in TABLES if not (d / f"{n}.csv").is_file()]
+    missing += [] if (d / "summary.json").is_file() else ["summary.json"]
+    if missing:
+        raise ConfigError(str(run_dir), "", f"not a run directory: missing {', '.join(missing)}")
+    tables = {}
+    for name in TABLES:
+        path = d / f"{name}.csv"
+        try:
+            head = pd.read_csv(path, nrows=0).columns
+            dtypes = {c: t for c, t in _STR_COLUMNS.items() if c in head}
+            df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in head if c not in dtypes})
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise ConfigError(str(path), "", f"cannot read the table ({exc})") from None
+        tables[name] = df
+    jobs = tables["jobs"]
+    if "missed" in jobs:
+        jobs["missed"] = pd.array(
+            [None if pd.isna(v) else str(v).strip().lower() in ("true", "1") for v in jobs["missed"]], dtype="boolean"
+        )
+    if "dropped" in jobs:
+        jobs["dropped"] = jobs["dropped"].astype(str).str.lower().isin(["true", "1"])
+    try:
+        summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(d / "summary.json"), "", f"cannot read the summary ({exc})") from None
+    return Result(summary=summary, **tables)
