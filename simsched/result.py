@@ -162,6 +162,7 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
         energy_over_budget_mj=sim.over_budget_mj,
         budget_w=sim.budget_w,
         power_mode=sim.power_mode,
+        platform=plat,
     )
     summary["policy"] = sim.policy.name
     summary["governor"] = sim.governor.name if sim.governor is not None else None

@@ -7,10 +7,16 @@ directory read back from disk.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from simsched.metrics.xr import EnergyModel, uxcost_metrics, xrbench_score
+
+if TYPE_CHECKING:
+    from simsched.platform.soc import Platform
 
 PERCENTILES = (50, 95, 99)
 
@@ -83,8 +89,14 @@ def summarize(
     energy_over_budget_mj: float,
     budget_w: float | None,
     power_mode: str | None,
+    platform: Platform | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run's summary: overall and per-app job metrics, energy, power and utilisation."""
+    """The run's summary: overall and per-app job metrics, energy, power and utilisation.
+
+    ``platform`` (a built platform or its resolved config) gives the power model
+    that attributes energy to tasks; without it the per-app UXCost and the
+    XRBench score are None (docs/metrics.md, "UXCost and the XRBench score").
+    """
     window = sim_end_ms - warmup_ms
     measured = jobs[jobs["arrival_ms"] >= warmup_ms]
     mtasks = tasks[tasks["job_id"].isin(measured["job_id"])]
@@ -107,7 +119,33 @@ def summarize(
     summary["power_mode"] = power_mode
     summary["time_over_budget_ms"] = time_over_budget_ms
     summary["energy_over_budget_mj"] = energy_over_budget_mj
+    _add_xr(summary, measured, tasks, segments, energy_mj, sim_end_ms, warmup_ms, power_mode, platform)
     return _clean(summary)
+
+
+def _add_xr(
+    summary: dict[str, Any],
+    measured: pd.DataFrame,
+    tasks: pd.DataFrame,
+    segments: pd.DataFrame,
+    energy_mj: float,
+    sim_end_ms: float,
+    warmup_ms: float,
+    power_mode: str | None,
+    platform: Platform | Mapping[str, Any] | None,
+) -> None:
+    """UXCost (overall and per app) and the XRBench score (overall and per model)."""
+    model = EnergyModel(platform) if platform is not None else None
+    ux = uxcost_metrics(
+        measured, tasks, segments, energy_mj=energy_mj, sim_end_ms=sim_end_ms, warmup_ms=warmup_ms,
+        model=model, power_mode=power_mode,
+    )
+    summary["overall"]["uxcost"] = ux["overall"]
+    for app, m in summary["apps"].items():
+        m["uxcost"] = ux["apps"].get(app)
+    summary["xrbench_score"] = (
+        xrbench_score(measured, tasks, segments, model, sim_end_ms=sim_end_ms) if model is not None else None
+    )
 
 
 def _clean(x: Any) -> Any:

@@ -1,0 +1,553 @@
+"""DREAM-like scheduling: scored dispatch, layer-block preemption, frame dropping, online-tuned weights.
+
+A reconstruction of DREAM (Kim et al., "DREAM: A Dynamic Scheduler for Dynamic
+Real-time Multi-model ML Workloads", ASPLOS 2023, arXiv 2212.03414) from its
+abstract; docs/policies/dream.md says which parts are the paper's and which are
+ours.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from simsched.metrics.xr import uxcost
+from simsched.policies.base import Policy, register_policy
+from simsched.workload.jobs import TaskState
+
+if TYPE_CHECKING:
+    from simsched.engine.simulation import Simulation
+    from simsched.platform.soc import Processor
+    from simsched.workload.jobs import Job, Task
+
+READY = TaskState.READY
+FROZEN = TaskState.FROZEN
+RUNNING = TaskState.RUNNING
+WAITING = TaskState.WAITING
+_GONE = frozenset({TaskState.DONE, TaskState.SKIPPED, TaskState.CANCELLED})
+_EPS = 1e-9
+_WINDOW = "dream:window"
+# Hill-climbing directions: (weight index, sign), tried in this order.
+_DIRECTIONS = ((0, 1), (0, -1), (1, 1), (1, -1), (2, 1), (2, -1))
+WEIGHT_NAMES = ("urgency", "fairness", "energy")
+
+
+@register_policy("dream")
+class Dream(Policy):
+    """Score every (ready task, free processor) pair and dispatch the best, repeatedly.
+
+    ``score = w_urgency * urgency + w_fairness * fairness + w_energy * energy``,
+    each term in [0, 1]. Urgent tasks may preempt the running task with the most
+    slack at its next layer-block boundary; jobs that cannot meet their deadline
+    even on the fastest processor are dropped; the weights are tuned online by
+    hill-climbing the UXCost measured over windows.
+
+    Parameters
+    ----------
+    w_urgency, w_fairness, w_energy : float
+        Initial weights, in [0, 1].
+    window_ms : float
+        Length of a UXCost measurement window for the weight adaptation (ms).
+    step : float
+        Initial hill-climbing step of one weight.
+    min_step : float
+        The adaptation stops (converged) when the step falls below this.
+    adapt : bool
+        Tune the weights online.
+    drop_hopeless : bool
+        Drop a job with a deadline as soon as its remaining work cannot finish in
+        time even on the fastest processors at their highest allowed frequency.
+    urgency_threshold : float
+        Urgency (in [0, 1]) from which a task that finds no room may preempt.
+    top_k : int
+        Ready tasks scored per dispatch, taken in deadline order (bounds the cost
+        of an event under overload).
+    fairness_scale_ms : float
+        Waiting time that gives full fairness to tasks without a deadline (ms);
+        tasks with a deadline use their job's relative deadline.
+    drop_credit : float
+        Fairness added per drop of the same app within the last window.
+    """
+
+    def __init__(
+        self,
+        w_urgency: float = 1.0,
+        w_fairness: float = 0.5,
+        w_energy: float = 0.25,
+        window_ms: float = 100.0,
+        step: float = 0.25,
+        min_step: float = 0.05,
+        adapt: bool = True,
+        drop_hopeless: bool = True,
+        urgency_threshold: float = 0.5,
+        top_k: int = 32,
+        fairness_scale_ms: float = 100.0,
+        drop_credit: float = 0.25,
+    ) -> None:
+        for name, w in zip(WEIGHT_NAMES, (w_urgency, w_fairness, w_energy), strict=True):
+            if not 0.0 <= w <= 1.0:
+                raise ValueError(f"w_{name} must be in [0, 1], got {w}")
+        if not window_ms > 0:
+            raise ValueError(f"window_ms must be positive, got {window_ms}")
+        if not (step > 0 and min_step > 0):
+            raise ValueError("step and min_step must be positive")
+        if not 0.0 <= urgency_threshold <= 1.0:
+            raise ValueError(f"urgency_threshold must be in [0, 1], got {urgency_threshold}")
+        if int(top_k) < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if not fairness_scale_ms > 0:
+            raise ValueError(f"fairness_scale_ms must be positive, got {fairness_scale_ms}")
+        if drop_credit < 0:
+            raise ValueError(f"drop_credit must be non-negative, got {drop_credit}")
+        self.weights = [float(w_urgency), float(w_fairness), float(w_energy)]
+        self.window_ms = float(window_ms)
+        self.step = float(step)
+        self.min_step = float(min_step)
+        self.adapt = bool(adapt)
+        self.drop_hopeless = bool(drop_hopeless)
+        self.urgency_threshold = float(urgency_threshold)
+        self.top_k = int(top_k)
+        self.fairness_scale_ms = float(fairness_scale_ms)
+        self.drop_credit = float(drop_credit)
+
+        # Ready and frozen tasks: a heap on (absolute deadline, sequence) with lazy
+        # deletion; _entry maps a queued task to its live sequence number.
+        self._heap: list[tuple[float, int, Task]] = []
+        self._entry: dict[Task, int] = {}
+        self._seq = 0
+        self._reserved: dict[int, Task] = {}  # processor index -> urgent task waiting for the slot
+        self._victims: dict[Task, Task] = {}  # task being frozen -> the urgent task it makes room for
+        self._preempting: set[Task] = set()  # urgent tasks with a pending preemption
+        self._shielded: set[Task] = set()  # started through a preemption: never a victim themselves
+        self._drops: dict[str, deque] = {}  # app -> times of its recent drops (fairness)
+        self._busy = False
+        self._again = False
+
+        # Online adaptation (see _end_window).
+        self.history: list[dict[str, Any]] = []
+        """One entry per window: time, weights in force, UXCost, the action taken."""
+        self.converged = False
+        self._e0 = 0.0
+        self._n_ended = 0
+        self._n_missed = 0
+        self._phase = "base"
+        self._base_cost = math.nan
+        self._dir = 0
+        self._fails = 0
+        self._undo: list[float] | None = None
+
+    # ------------------------------------------------------------------ hooks
+
+    def bind(self, sim: Simulation) -> None:
+        if self.adapt:
+            sim.call_at(self.window_ms, _WINDOW)
+
+    def on_ready(self, task: Task, sim: Simulation) -> None:
+        self._push(task)
+        self._dispatch(sim)
+
+    def on_finish(self, task: Task, sim: Simulation) -> None:
+        self._victims.pop(task, None)  # a victim whose freeze point was its end
+        self._shielded.discard(task)
+        job = task.job
+        if job.left == 0 and not job.dropped:
+            self._n_ended += 1
+            if sim.now > job.deadline_ms + _EPS:
+                self._n_missed += 1
+        self._dispatch(sim)
+
+    def on_frozen(self, task: Task, sim: Simulation) -> None:
+        self._victims.pop(task, None)
+        self._push(task)
+        self._dispatch(sim)
+
+    def on_drop(self, job: Job, sim: Simulation) -> None:
+        self._n_ended += 1
+        self._n_missed += 1
+        self._drops.setdefault(job.app.name, deque()).append(sim.now)
+        self._dispatch(sim)
+
+    def on_timer(self, payload: Any, sim: Simulation) -> None:
+        if payload == _WINDOW:
+            self._end_window(sim)
+            if sim.now + self.window_ms < sim.duration_ms:
+                sim.call_at(sim.now + self.window_ms, _WINDOW)
+
+    # ------------------------------------------------------------- the queue
+
+    def _push(self, task: Task) -> None:
+        self._seq += 1
+        self._entry[task] = self._seq
+        heapq.heappush(self._heap, (task.job.deadline_ms, self._seq, task))
+
+    def _live(self, entry: tuple[float, int, Task]) -> bool:
+        task = entry[2]
+        return (
+            self._entry.get(task) == entry[1]
+            and (task.state is READY or task.state is FROZEN)
+            and not task.job.dropped
+        )
+
+    def _pop_top(self) -> list[tuple[float, int, Task]]:
+        """Up to ``top_k`` live entries in deadline order, removed from the heap."""
+        out = []
+        heap = self._heap
+        while heap and len(out) < self.top_k:
+            e = heapq.heappop(heap)
+            if self._live(e):
+                out.append(e)
+            elif self._entry.get(e[2]) == e[1]:
+                del self._entry[e[2]]
+        return out
+
+    # ------------------------------------------------------------- dispatch
+
+    def _dispatch(self, sim: Simulation) -> None:
+        # Starting, freezing or dropping can call hooks synchronously (a waiting
+        # task freezes at once, a drop calls on_drop): rerun instead of recursing.
+        if self._busy:
+            self._again = True
+            return
+        self._busy = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                self._dispatch_once(sim)
+        finally:
+            self._busy = False
+
+    def _dispatch_once(self, sim: Simulation) -> None:
+        self._honour_reservations(sim)
+        top = self._pop_top()
+        if not top:
+            return
+        now = sim.now
+        kept = []
+        for e in top:
+            job = e[2].job
+            if job.dropped:
+                continue  # dropped by the check of another of its tasks just now
+            if self.drop_hopeless and self._hopeless(job, sim):
+                sim.drop(job)  # its queued tasks become cancelled; on_drop counts it
+            else:
+                kept.append(e)
+        free = [p for p in sim.processors if sim.has_room(p) and p.index not in self._reserved]
+        waits = {p.index: self._slot_wait_ms(p, sim) for p in sim.processors if not sim.has_room(p)}
+        pairs = self._pairs(kept, free, waits, sim, now)
+        placed: set[Task] = set()
+        while pairs:
+            _key, task, p = min(pairs, key=lambda x: x[0])
+            self._start(task, p, sim)
+            placed.add(task)
+            full = not sim.has_room(p)
+            pairs = [x for x in pairs if x[1] is not task and not (full and x[2] is p)]
+        rest = [e for e in kept if e[2] not in placed]
+        for e in rest:
+            if e[2].state is READY or e[2].state is FROZEN:
+                self._maybe_preempt(e[2], sim, now)
+        for e in rest:
+            heapq.heappush(self._heap, e)
+
+    def _start(self, task: Task, p: Processor, sim: Simulation) -> None:
+        self._entry.pop(task, None)
+        self._preempting.discard(task)
+        if task.state is FROZEN:
+            sim.resume(task, p)
+        else:
+            sim.start(task, p)
+
+    def _honour_reservations(self, sim: Simulation) -> None:
+        """Give a slot freed by a preemption to the urgent task it was freed for."""
+        for pi, task in list(self._reserved.items()):
+            if task.job.dropped or not (task.state is READY or task.state is FROZEN):
+                del self._reserved[pi]
+                self._preempting.discard(task)
+                continue
+            p = sim.processors[pi]
+            if sim.has_room(p):
+                del self._reserved[pi]
+                self._start(task, p, sim)
+                self._shielded.add(task)
+
+    # -------------------------------------------------------------- scoring
+
+    def _overhead_ms(self, task: Task, p: Processor, sim: Simulation) -> float:
+        """Delay before ``task`` can execute on ``p``: input transfer, or context restore and migration."""
+        if task.state is FROZEN:
+            extra = task.resume_delay
+            if p is not task.proc:
+                m = task.model
+                extra += m.migrate_ms if m.migrate_ms is not None else sim.platform.transfer_ms(m.state_kb)
+            return extra
+        return sim.transfer_in_ms(task, p)
+
+    def _pairs(self, top, free, waits, sim: Simulation, now: float) -> list:
+        """Scored (key, task, processor) pairs; the smallest key is the best pair."""
+        wu, wf, we = self.weights
+        out = []
+        for d, seq, task in top:
+            job = task.job
+            rel = d - job.arrival_ms if d < math.inf else math.inf
+            cands = sim.candidates(task)
+            free_c = [p for p in cands if p in free]
+            if not free_c:
+                continue
+            est = {p.index: sim.estimate_ms(task, p) for p in cands}
+            over = {p.index: self._overhead_ms(task, p, sim) for p in cands}
+            slack = {p.index: d - now - over[p.index] - est[p.index] for p in cands}
+            # Urgency ranks tasks: 1 - slack/relative deadline on the task's best free
+            # processor (1 when it is late everywhere). It is not taken per pair:
+            # slack shrinks on slower processors, so a per-pair urgency would favour
+            # the processor on which the task finishes later.
+            if d < math.inf:
+                best_free = max(slack[p.index] for p in free_c)
+                urgency = 1.0 - min(1.0, best_free / rel) if best_free > 0 and rel > 0 else 1.0
+                # Slack on a busy processor after its earliest slot frees.
+                best_any = max(
+                    (d - now - max(over[p.index], waits.get(p.index, 0.0)) - est[p.index] for p in cands),
+                    default=-math.inf,
+                )
+            else:
+                urgency, best_free, best_any = 0.0, math.inf, math.inf
+            # Fairness: time waited, relative to the deadline (or a scale), plus recent drops of the app.
+            scale = rel if 0 < rel < math.inf else self.fairness_scale_ms
+            fair = min(1.0, max(0.0, now - task.ready_ms) / scale + self.drop_credit * self._recent_drops(job, now))
+            energy = {p.index: self._energy_mj(task, p, est[p.index], sim) for p in cands}
+            e_min = min(energy.values())
+            for p in free_c:
+                s = slack[p.index]
+                # Never start a task where it would miss if another processor (maybe
+                # after its current work) still meets the deadline; when it misses
+                # everywhere, only its least-late free processor is considered.
+                if s < 0 and (best_any >= 0 or s < best_free):
+                    continue
+                e = energy[p.index]
+                pref = 1.0 if e <= 0 else e_min / e
+                score = wu * urgency + wf * fair + we * pref
+                # Ties: the faster processor, then earlier deadline, then FIFO.
+                out.append(((-round(score, 12), est[p.index], d, seq, p.index), task, p))
+        return out
+
+    def _energy_mj(self, task: Task, p: Processor, est_ms: float, sim: Simulation) -> float:
+        """Estimated energy above idle of the task's remaining work on ``p`` at its current OPP (mJ).
+
+        Idle power is drawn whether or not the task runs there, so only the power
+        the task adds counts: activity x dyn_w[opp] / capacity (docs/metrics.md),
+        with the highest activity of the task's phases (an upper bound for LLMs).
+        """
+        d = p.domain
+        k = d.opp_index(sim.freq_mhz(d))
+        return est_ms * sim.max_activity(task) * p.dyn_w[k] / p.capacity
+
+    def _recent_drops(self, job: Job, now: float) -> int:
+        q = self._drops.get(job.app.name)
+        if not q:
+            return 0
+        while q and q[0] < now - self.window_ms:
+            q.popleft()
+        return len(q)
+
+    # ------------------------------------------------------- running tasks
+
+    @staticmethod
+    def _remaining_ms(r: Task, p: Processor, sim: Simulation) -> float:
+        """Expected remaining time of a task holding a slot of ``p`` (ms)."""
+        if r.state is WAITING:
+            return sim.transfer_in_ms(r, p) + sim.estimate_ms(r, p)
+        # estimate_ms counts from the progress last recorded (at seg_t0); the task
+        # has been executing since.
+        return max(0.0, sim.estimate_ms(r, p) - (sim.now - r.seg_t0))
+
+    def _slot_wait_ms(self, p: Processor, sim: Simulation) -> float:
+        """Expected time until a slot of the full processor ``p`` frees (ms)."""
+        if not sim.online(p):
+            return math.inf
+        if p.index in self._reserved:
+            t = self._reserved[p.index]
+            return sim.estimate_ms(t, p)
+        running = sim.running(p)
+        return min((self._remaining_ms(r, p, sim) for r in running), default=math.inf)
+
+    @staticmethod
+    def _to_boundary_ms(r: Task, sim: Simulation) -> float:
+        """Time until a running task reaches its next segment (layer-block) boundary (ms).
+
+        Mirrors how the engine places a deferred freeze: at the next multiple of
+        1/segments of the current phase.
+        """
+        if r.state is not RUNNING:
+            return 0.0  # a task still waiting for its input freezes at once
+        nseg = r.phases[r.phase][3]
+        if r.seg_time <= 0:
+            return 0.0
+        x = r.progress + (sim.now - r.seg_t0) / r.seg_time
+        target = min(1.0, (math.floor(x * nseg + 1e-9) + 1) / nseg)
+        return max(0.0, (target - x) * r.seg_time)
+
+    # ----------------------------------------------------------- preemption
+
+    def _maybe_preempt(self, task: Task, sim: Simulation, now: float) -> None:
+        """Freeze the running task with the most slack to make room for an urgent one.
+
+        Only when the urgent task would then meet its deadline (it starts at the
+        victim's next layer-block boundary), the victim has more slack than the
+        urgent task, and the victim would still meet its own deadline after
+        waiting for it.
+        """
+        d = task.job.deadline_ms
+        if d == math.inf or task in self._preempting:
+            return
+        rel = d - task.job.arrival_ms
+        cands = sim.candidates(task)
+        if not cands:
+            return
+        est = {p.index: sim.estimate_ms(task, p) for p in cands}
+        over = {p.index: self._overhead_ms(task, p, sim) for p in cands}
+        best = max(d - now - over[p.index] - est[p.index] for p in cands)
+        urgency = 1.0 - min(1.0, best / rel) if best > 0 and rel > 0 else 1.0
+        if urgency < self.urgency_threshold - _EPS or best < 0:
+            return
+        choice = None
+        for p in cands:
+            if p.index in self._reserved or sim.has_room(p):
+                continue
+            if any(r in self._victims or r.freeze_pending for r in sim.running(p)):
+                continue  # a slot is already being freed there
+            for r in sim.running(p):
+                if (r.state is not RUNNING and r.state is not WAITING) or r in self._shielded:
+                    continue
+                b = self._to_boundary_ms(r, sim)
+                gap = max(b, over[p.index])
+                if now + gap + est[p.index] > d + _EPS:
+                    continue  # freezing it would not free the slot early enough
+                rd = r.job.deadline_ms
+                s_r = rd - now - self._remaining_ms(r, p, sim) if rd < math.inf else math.inf
+                s_t = d - now - over[p.index] - est[p.index]
+                if s_r <= s_t or s_r - (gap - b) - est[p.index] < 0:
+                    continue  # it is as urgent, or would miss its own deadline by yielding
+                key = (-s_r, b, p.index, r.job.id, r.name)
+                if choice is None or key < choice[0]:
+                    choice = (key, r, p)
+        if choice is None:
+            return
+        _key, victim, p = choice
+        self._victims[victim] = task
+        self._reserved[p.index] = task
+        self._preempting.add(task)
+        sim.freeze(victim)  # takes effect at its next segment boundary; on_frozen follows
+
+    # ------------------------------------------------------------- dropping
+
+    def _hopeless(self, job: Job, sim: Simulation) -> bool:
+        """True if the job's remaining critical path cannot end by its deadline.
+
+        Each remaining task that has not started counts at its fastest candidate
+        processor at the highest frequency the power mode allows, without queueing
+        or transfers; a task holding a slot counts its expected remaining time
+        where it is. An optimistic bound, so a job that could still make it is not
+        dropped.
+        """
+        d = job.deadline_ms
+        if d == math.inf:
+            return False
+        now = sim.now
+        memo: dict[Task, float] = {}
+
+        def own(t: Task) -> float:
+            if t.state is RUNNING or t.state is WAITING:
+                return self._remaining_ms(t, t.proc, sim)
+            best = math.inf
+            for p in sim.candidates(t):
+                f = sim.allowed_freqs(p.domain)[-1]
+                best = min(best, sim.estimate_ms(t, p, f))
+            return best
+
+        def path(t: Task) -> float:
+            v = memo.get(t)
+            if v is None:
+                v = 0.0 if t.state in _GONE else own(t)
+                v += max((path(s) for s in t.succs), default=0.0)
+                memo[t] = v
+            return v
+
+        longest = max((path(t) for t in job.tasks if t.state not in _GONE), default=0.0)
+        return now + longest > d + _EPS
+
+    # ---------------------------------------------------------- adaptation
+
+    def _end_window(self, sim: Simulation) -> None:
+        """Close a UXCost window and take one hill-climbing step.
+
+        Pattern search on the three weights: a *base* window measures the cost
+        of the current weights, the next (*trial*) window runs with one weight
+        moved by ``step``. A lower cost keeps the move and tries the same
+        direction again; otherwise the move is undone and the next direction is
+        measured against a fresh base window. After a full round of six failed
+        directions the step halves; below ``min_step`` the weights are final.
+        """
+        # sim.energy_mj is integrated up to the last power change; the energy since
+        # then counts in the next window (windows telescope to the run's total).
+        energy = sim.energy_mj - self._e0
+        self._e0 = sim.energy_mj
+        n, missed = self._n_ended, self._n_missed
+        self._n_ended = self._n_missed = 0
+        cost = uxcost(energy, n, missed)
+        entry = {"t_ms": sim.now, "weights": tuple(self.weights), "uxcost": cost, "action": "none"}
+        self.history.append(entry)
+        if self.converged or math.isnan(cost):
+            return  # converged, or no job ended in the window: nothing learnt
+        if self._phase == "trial":
+            if cost < self._base_cost:
+                self._base_cost = cost
+                self._fails = 0
+                entry["action"] = "keep"
+                if not self._perturb(after_keep=True):  # same direction again, from the new point
+                    self._phase = "base"
+                return
+            self.weights = self._undo  # type: ignore[assignment]
+            entry["action"] = "revert"
+            self._dir = (self._dir + 1) % len(_DIRECTIONS)
+            self._fails += 1
+            if self._fails >= len(_DIRECTIONS):
+                self._fails = 0
+                self.step /= 2.0
+                if self.step < self.min_step:
+                    self.converged = True
+                    entry["action"] = "converged"
+                    return
+            self._phase = "base"
+            return
+        self._base_cost = cost
+        entry["action"] = "base"
+        self._perturb()
+
+    def _perturb(self, after_keep: bool = False) -> bool:
+        """Move one weight by the step in the current direction.
+
+        Directions the bounds [0, 1] block are skipped. Right after a kept move,
+        only the same direction is worth retrying; if it is blocked, the search
+        goes on with the next weight rather than undoing the move just kept.
+        """
+        if after_keep:
+            i, sign = _DIRECTIONS[self._dir]
+            if self._move(i, sign):
+                return True
+            self._dir = (2 * (i + 1)) % len(_DIRECTIONS)
+        for _ in range(len(_DIRECTIONS)):
+            i, sign = _DIRECTIONS[self._dir]
+            if self._move(i, sign):
+                return True
+            self._dir = (self._dir + 1) % len(_DIRECTIONS)
+        return False
+
+    def _move(self, i: int, sign: int) -> bool:
+        w = min(1.0, max(0.0, self.weights[i] + sign * self.step))
+        if abs(w - self.weights[i]) <= _EPS:
+            return False
+        self._undo = list(self.weights)
+        self.weights[i] = w
+        self._phase = "trial"
+        return True
