@@ -174,11 +174,17 @@ def policy_override(base_policy: dict[str, Any], name: str) -> str | None:
         None for the experiment's own policy (kept with its params); otherwise
         ``policy={...}`` naming ``name`` and keeping the governor.
     """
-    if base_policy.get("name") == name:
+    from simsched.policies.base import policy_class
+
+    name, _, governor = name.partition("+")  # "affinity+budget": a policy with a governor
+    if base_policy.get("name") == name and not governor:
         return None
     new: dict[str, Any] = {"name": name}
-    if base_policy.get("governor"):
-        new["governor"] = base_policy["governor"]
+    if base_policy.get("name") == name and base_policy.get("params"):
+        new["params"] = base_policy["params"]
+    governor = governor or base_policy.get("governor")
+    if governor and not policy_class(name).controls_frequency:
+        new["governor"] = governor
     return "policy=" + json.dumps(new, sort_keys=True)
 
 
@@ -282,10 +288,16 @@ def compare(
 
     overrides = list(overrides or [])
     _check_choices(policies, seeds, baseline)
+    from simsched.policies.base import available_governors
+
     known = available_policies()
+    governors = available_governors()
     for p in policies:
-        if p not in known:
-            raise ConfigError("--policies", p, f"unknown policy '{p}'; available: {', '.join(known)}")
+        name, _, gov = p.partition("+")
+        if name not in known:
+            raise ConfigError("--policies", p, f"unknown policy '{name}'; available: {', '.join(known)}")
+        if gov and gov not in governors:
+            raise ConfigError("--policies", p, f"unknown governor '{gov}'; available: {', '.join(governors)}")
     base = load_config(config, overrides)
     base_policy = base.resolved.get("policy") or {}
     per_policy: dict[str, tuple[str, ...]] = {}
@@ -575,7 +587,7 @@ def register(subparsers: Any) -> None:
         "(mean ± 95% Student-t CI half-width across seeds, and the change against a baseline policy).",
     )
     p.add_argument("config", help="experiment YAML file")
-    p.add_argument("--policies", required=True, metavar="P1,P2,...", help="comma-separated policy names (`simsched list policies`)")
+    p.add_argument("--policies", required=True, metavar="P1,P2,...", help="comma-separated policy names (`simsched list policies`); NAME+GOVERNOR adds a DVFS governor, e.g. affinity+budget")
     p.add_argument("--seeds", metavar="N", help=f"run seeds 1..N (default {DEFAULT_SEEDS})")
     p.add_argument("--seed-list", metavar="S1,S2,...", help="run these seeds instead of 1..N")
     p.add_argument("--baseline", metavar="POLICY", help="policy the relative changes refer to (default: the first)")
