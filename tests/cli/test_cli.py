@@ -339,3 +339,15 @@ def test_console_script_runs_the_minimal_example() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "camera" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_event_limit_stops_a_run_with_a_clear_message(tmp_path, capsys) -> None:
+    from simsched.cli import main
+
+    out = tmp_path / "out"
+    code = main(["run", str(MINIMAL), "--set", "limits.max_events=500", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1
+    assert "limits.max_events (500)" in err[0]
+    assert not out.exists()
