@@ -587,7 +587,10 @@ def register(subparsers: Any) -> None:
         "(mean ± 95% Student-t CI half-width across seeds, and the change against a baseline policy).",
     )
     p.add_argument("config", help="experiment YAML file")
-    p.add_argument("--policies", required=True, metavar="P1,P2,...", help="comma-separated policy names (`simsched list policies`); NAME+GOVERNOR adds a DVFS governor, e.g. affinity+budget")
+    p.add_argument(
+        "--policies", required=True, metavar="P1,P2,...",
+        help="comma-separated policy names (`simsched list policies`); NAME+GOVERNOR adds a DVFS governor, e.g. affinity+budget",
+    )
     p.add_argument("--seeds", metavar="N", help=f"run seeds 1..N (default {DEFAULT_SEEDS})")
     p.add_argument("--seed-list", metavar="S1,S2,...", help="run these seeds instead of 1..N")
     p.add_argument("--baseline", metavar="POLICY", help="policy the relative changes refer to (default: the first)")
