@@ -130,6 +130,7 @@ class Simulation:
         self._power_last_row: dict[int, int] = {}
         self.rec_freq: list[tuple[float, int, float]] = []
         self._ran = False
+        self._started = False
 
     # ------------------------------------------------------------------ view
 
@@ -399,7 +400,9 @@ class Simulation:
             )
         di = domain.index
         self._freq_version[di] += 1
-        if domain.switch_ms <= 0 or (k == self.opp[di] and self._pending_opp[di] is None):
+        # Before the first event (policy and governor bind) frequencies are the boot
+        # configuration and apply at once; afterwards a switch takes switch_ms.
+        if not self._started or domain.switch_ms <= 0 or (k == self.opp[di] and self._pending_opp[di] is None):
             self._pending_opp[di] = None
             self._apply_opp(domain, k)
         else:
@@ -423,11 +426,12 @@ class Simulation:
         self._ran = True
         for p in self.platform.processors:
             self._update_power(p)
-        for d in self.platform.domains:
-            self.rec_freq.append((0.0, d.index, self.freq[d.index]))
         self.policy.bind(self)
         if self.governor is not None:
             self.governor.bind(self)
+        self._started = True
+        for d in self.platform.domains:  # the boot frequencies, after the binds chose them
+            self.rec_freq.append((0.0, d.index, self.freq[d.index]))
         for app in self.apps:
             if app.closed is not None:
                 for user in range(app.closed.population):
@@ -663,8 +667,9 @@ class Simulation:
             self._run_segment(t)
         for p in domain.processors:
             self._update_power(p)
-        self.rec_freq.append((self.env.now, di, self.freq[di]))
-        self.policy.on_freq_change(domain, self)
+        if self._started:
+            self.rec_freq.append((self.env.now, di, self.freq[di]))
+            self.policy.on_freq_change(domain, self)
 
     def _update_power(self, proc: Processor) -> None:
         i = proc.index
