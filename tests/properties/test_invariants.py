@@ -11,7 +11,7 @@ from simsched import ConfigError, check_invariants, simulate
 from simsched.policies.base import available_governors, available_policies, policy_class
 from tests.properties.strategies import experiments
 
-EXAMPLES = int(os.environ.get("SIMSCHED_PROPERTY_EXAMPLES", "120"))
+EXAMPLES = int(os.environ.get("SIMSCHED_PROPERTY_EXAMPLES", "200"))
 POLICIES = [p for p in available_policies() if not p.startswith("test-")]
 
 
