@@ -76,6 +76,7 @@ class Twill(Policy):
         self._usable: dict[int, bool] = {}
         self._pending_start = False
         self._proc_by_index: dict = {}
+        self._fits: dict = {}
 
     # ------------------------------------------------------------------ setup
 
@@ -188,6 +189,11 @@ class Twill(Policy):
             if task.job.dropped or task.state not in (TaskState.READY, TaskState.FROZEN):
                 continue  # dropped, or already restarted by a migration
             scanned += 1
+            if not self.freeze_enabled and not any(
+                self._room(q, sim) and q.index not in blocked for q in self._affine(task, sim)
+            ):
+                deferred.append(entry)  # nothing it could use is free, and it may not freeze anyone
+                continue
             p, _ = self._choose(task, sim)
             if p is None or p.index in blocked:
                 deferred.append(entry)
@@ -220,7 +226,7 @@ class Twill(Policy):
         load = task_load(sim, add=[(task, p), *self._inbound()])
         if self._power_at(sim, self._current(sim), load) <= budget + 1e-9:
             return sim.start(task, p)
-        target = fit_to_budget(sim, budget, load)
+        target = self._fit(sim, load)
         if target is None:
             return False  # even the lowest OPPs cannot take this task now: wait for a finish
         lowering = [d for d, f in target.items() if f < sim.pending_freq_mhz(d)]
@@ -233,6 +239,15 @@ class Twill(Policy):
         self._pending_start = True
         sim.call_at(sim.now + wait, "start")
         return False
+
+    def _fit(self, sim, load: list[float]) -> dict | None:
+        """fit_to_budget, memoised: the same loads recur constantly and the answer depends on nothing else."""
+        key = tuple(load)
+        if key not in self._fits:
+            if len(self._fits) > 4096:
+                self._fits.clear()
+            self._fits[key] = fit_to_budget(sim, sim.budget_w, load)
+        return self._fits[key]
 
     def _inbound(self) -> list:
         """Migrations on their way: counted on their target too until they arrive."""
@@ -256,7 +271,7 @@ class Twill(Policy):
 
     def _retune(self, sim):
         """Raise (or lower) frequencies to the best setting for the tasks now running."""
-        target = fit_to_budget(sim, sim.budget_w, task_load(sim, add=self._inbound()))
+        target = self._fit(sim, task_load(sim, add=self._inbound()))
         if target is None:
             target = {d: sim.allowed_freqs(d)[0] for d in sim.domains}
         lowering = [d for d, f in target.items() if f < sim.pending_freq_mhz(d)]
