@@ -198,15 +198,19 @@ class Simulation:
         current frequency. Excludes queueing and data transfer.
         """
         m = task.model
-        if m.base_ms[proc.index] is None:
+        base = m.base_ms[proc.index]
+        if base is None:
             return math.inf
         d = proc.domain
         f = freq_mhz if freq_mhz is not None else self.freq[d.index]
-        output = task.mean_output
         done = task.progress
         if task.state is RUNNING and task.seg_time > 0:
             # Progress is stored when the task is (re)timed; add what it did since.
             done = min(task.target, done + (self.env.now - task.seg_t0) / task.seg_time)
+        if m.llm is None:  # one phase: the common case, kept cheap (policies call this a lot)
+            beta = m.beta
+            return (1.0 - done) * base * (beta * d.f_max_mhz / f + 1.0 - beta)
+        output = task.mean_output
         total = 0.0
         for i, (work, beta, _act, _n) in enumerate(m.phases(proc.index, 1.0, task.prompt_tokens, output)):
             if i < task.phase:
