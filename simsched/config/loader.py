@@ -242,6 +242,12 @@ def load_config(
     if not isinstance(data, dict):
         got = type(data).__name__ if data is not None else "an empty file"
         raise ConfigError(path, "", f"expected a mapping at the top level, got {got}")
+    overrides = list(overrides or [])
+    # `--set platform=NAME` / `--set workload=PATH` replace a whole section: apply them
+    # before names are resolved, so the new name is looked up like one in the file.
+    early = [o for o in overrides if o.split("=", 1)[0].strip() in ("platform", "workload")]
+    apply_overrides(data, early)
+    overrides = [o for o in overrides if o not in early]
     for section, kind in (("platform", "platforms"), ("workload", "workloads")):
         if section in data:
             data[section] = _resolve(data[section], kind, base_dir, origins, section)

@@ -71,7 +71,7 @@ class Twill(Policy):
         self._queue: list = []  # heap of (-priority, deadline, ready order, task)
         self._seq = itertools.count()
         self._reserved: dict[int, object] = {}  # processor index -> task on its way there
-        self._freezing: set[int] = set()  # ids of tasks asked to freeze for a waiting task
+        self._freezing: set = set()  # tasks asked to freeze for a waiting task (held, so never reused)
         self._affinity: dict[str, list] = {}
         self._usable: dict[int, bool] = {}
         self._pending_start = False
@@ -111,10 +111,11 @@ class Twill(Policy):
         self._dispatch(sim)
 
     def on_finish(self, task, sim):
+        self._freezing.discard(task)  # it finished before reaching the boundary
         self._dispatch(sim)
 
     def on_frozen(self, task, sim):
-        self._freezing.discard(id(task))
+        self._freezing.discard(task)
         self._push(task)
         self._dispatch(sim)
 
@@ -293,7 +294,7 @@ class Twill(Policy):
 
     def _maybe_freeze(self, task, p, sim):
         """Freeze the lowest-priority running task on ``p`` if it ranks below ``task``."""
-        if any(id(t) in self._freezing for t in sim.running(p)):
+        if any(t in self._freezing for t in sim.running(p)):
             return  # a slot is already being freed
         victims = [t for t in sim.running(p) if t.state is TaskState.RUNNING and t.priority < task.priority]
         if not victims:
@@ -302,7 +303,7 @@ class Twill(Policy):
         # Worth it only if the victim would hold the slot longer than the newcomer needs.
         if sim.estimate_ms(victim, p) <= sim.estimate_ms(task, p):
             return
-        self._freezing.add(id(victim))
+        self._freezing.add(victim)
         sim.freeze(victim)
 
     def _migrate_back(self, sim, blocked: set[int]):
@@ -315,7 +316,7 @@ class Twill(Policy):
                 if q is p:
                     continue
                 for t in sim.running(q):
-                    if t.state is not TaskState.RUNNING or id(t) in self._freezing or t.migrate_to is not None:
+                    if t.state is not TaskState.RUNNING or t in self._freezing or t.migrate_to is not None:
                         continue
                     order = self._affine(t, sim)
                     if p not in order or order.index(p) >= order.index(q):
