@@ -19,7 +19,7 @@ from simsched.workload.jobs import TaskState
 
 # Processor kinds in order of affinity per model family. DLA-compatible CNNs belong
 # on the DLA; the DLA lacks attention, LayerNorm and GELU, so transformers and LLMs
-# belong on the GPU (papers.md §1.4); the CPU is the fallback.
+# belong on the GPU (secondary summaries of the Twill paper); the CPU is the fallback.
 AFFINITY = {
     "cnn": ("dla", "npu", "gpu", "dsp", "cpu"),
     "transformer": ("gpu", "npu", "dla", "dsp", "cpu"),
