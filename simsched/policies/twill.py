@@ -184,7 +184,15 @@ class Twill(Policy):
         deferred = []
         blocked: set[int] = set()
         scanned = 0
+        usable = [q for q in sim.processors if self._usable[q.index]]
+        # Lowest priority among running tasks: a queued task at or below it can never
+        # freeze anyone, so with no free slot left the rest of the queue can wait.
+        lowest = min((t.priority for q in usable for t in sim.running(q)), default=math.inf)
         while self._queue and scanned < self.window:
+            if not any(self._room(q, sim) and q.index not in blocked for q in usable) and (
+                not self.freeze_enabled or -self._queue[0][0] <= lowest
+            ):
+                break  # nothing free, and nobody left in the queue may preempt
             entry = heapq.heappop(self._queue)
             task = entry[3]
             if task.job.dropped or task.state not in (TaskState.READY, TaskState.FROZEN):
