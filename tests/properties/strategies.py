@@ -98,4 +98,7 @@ def experiments(draw, policies=("fifo", "affinity")) -> dict:
         "power_mode": draw(st.sampled_from(["full", "capped"])),
         "platform": plat,
         "workload": {"apps": apps},
+        # A 400 ms scenario needs a few thousand events; a livelock (events at one instant
+        # forever) must fail fast instead of running to the default limit.
+        "limits": {"max_events": 300_000},
     }
