@@ -63,7 +63,10 @@ ARRIVALS = st.one_of(
     st.builds(lambda r: {"type": "poisson", "rate_hz": r}, st.floats(5, 300)),
     st.builds(lambda r, on, off: {"type": "bursty", "rate_hz": r, "on_ms": on, "off_ms": off},
               st.floats(10, 500), st.floats(5, 100), st.floats(5, 100)),
-    st.builds(lambda z, n: {"type": "closed", "think_ms": z, "population": n}, st.floats(0, 20), st.integers(1, 4)),
+    # Think time >= 0.1 ms: with zero think time a policy that drops every request on arrival
+    # makes a closed loop resubmit forever at one instant (Zeno); the event limit stops
+    # such a run with a clear error, which is right, but it is not what this test is for.
+    st.builds(lambda z, n: {"type": "closed", "think_ms": z, "population": n}, st.floats(0.1, 20), st.integers(1, 4)),
 )
 
 
