@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -40,3 +42,28 @@ def pm(summary: pd.DataFrame, policy: str, metric: str, digits: int = 1, scale: 
     if not math.isfinite(mean):
         return "-"
     return num(mean, digits, scale) + ("" if not math.isfinite(half) else f" ± {num(half, digits, scale)}")
+
+
+def load_results(results: Path, names) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Name -> (runs.csv, summary.csv) for each ``results/<name>/`` folder that exists."""
+    out = {}
+    for name in names:
+        if (results / name / "runs.csv").exists():
+            out[name] = (pd.read_csv(results / name / "runs.csv"), pd.read_csv(results / name / "summary.csv"))
+    if not out:
+        raise FileNotFoundError(f"no results under {results}")
+    return out
+
+
+def policies_of(runs: pd.DataFrame) -> list[str]:
+    """The policies of a runs.csv, in the order they were compared."""
+    return list(dict.fromkeys(runs["policy"].astype(str)))
+
+
+def write_readme(study: Path, text: str, written: list) -> int:
+    """Write the study's regenerated README and report what was written; returns 0."""
+    (study / "README.md").write_text(text, encoding="utf-8")
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"updated {study / 'README.md'}", file=sys.stderr)
+    return 0

@@ -24,7 +24,7 @@ from simsched.report.stats import mean_ci
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from studylib import md_table, num, pm, replace_blocks  # noqa: E402
+from studylib import md_table, num, pm, policies_of, replace_blocks, write_readme  # noqa: E402
 
 REFERENCE = "affinity+performance"  # the changes are against the engine's default governor
 BLOCKS = ("tradeoff", "changes", "frequency")
@@ -45,10 +45,6 @@ def paired_change(runs: pd.DataFrame, metric: str, policy: str, baseline: str) -
 
 def load(results: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(results / "runs.csv"), pd.read_csv(results / "summary.csv")
-
-
-def policies_of(runs: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(runs["policy"].astype(str)))
 
 
 def governor(policy: str) -> str:
@@ -173,11 +169,7 @@ def main(argv: list[str]) -> int:
     figdir.mkdir(parents=True, exist_ok=True)
     written = trace_seed1(runs, study / "results", figdir, HERE / "config.yaml")
     written += figures(summary, figdir)
-    (study / "README.md").write_text(render(study), encoding="utf-8")
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    print(f"updated {study / 'README.md'}", file=sys.stderr)
-    return 0
+    return write_readme(study, render(study), written)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from studylib import md_table, num, pm, replace_blocks, stat  # noqa: E402
+from studylib import load_results, md_table, num, pm, policies_of, replace_blocks, stat, write_readme  # noqa: E402
 
 WORKLOADS = ("gaming", "videoconf")  # experiments/rtgen/<workload>.yaml
 LLM_APPS = {"gaming": "npc_dialogue", "videoconf": "meeting_assistant"}
@@ -26,22 +26,12 @@ PAPER_SPREAD_PP = 41.7  # Karami et al.: "a 41.7% difference in deadline violati
 BLOCKS = ("feasibility", "spread", "policies", "utilisation", "placement")
 
 
-# ----------------------------------------------------------------------------- helpers
-
-
 def load(results: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Workload -> (runs, summary) for the workloads present under ``results``."""
-    out = {}
-    for w in WORKLOADS:
-        if (results / w / "runs.csv").exists():
-            out[w] = (pd.read_csv(results / w / "runs.csv"), pd.read_csv(results / w / "summary.csv"))
-    if not out:
-        raise FileNotFoundError(f"no results under {results}")
-    return out
+    """Key -> (runs, summary) for the folders present under ``results``."""
+    return load_results(results, WORKLOADS)
 
 
-def policies_of(runs: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(runs["policy"].astype(str)))
+# ----------------------------------------------------------------------------- helpers
 
 
 def apps_of(runs: pd.DataFrame) -> list[str]:
@@ -307,11 +297,7 @@ def main(argv: list[str]) -> int:
     data = load(study / "results")
     trace_seed1(data, study / "results")
     written = figures(data, study / "figures")
-    (study / "README.md").write_text(render(study), encoding="utf-8")
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    print(f"updated {study / 'README.md'}", file=sys.stderr)
-    return 0
+    return write_readme(study, render(study), written)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from simsched.report.stats import mean_ci
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from studylib import md_table, num, pm, replace_blocks, stat  # noqa: E402
+from studylib import load_results, md_table, num, pm, policies_of, replace_blocks, stat, write_readme  # noqa: E402
 
 MODES = ("10W", "15W", "25W")
 FOCUS = "15W"  # the platform's default nvpmodel mode: per-app tables, Gantt charts, power traces
@@ -40,6 +40,11 @@ GROUPS = {
 }
 BLOCKS = ("reduction", "latency", "budget", "apps", "utilisation", "placement", "duration")
 CHECK = "15W-long"  # results/15W-long: the duration check of run.sh
+
+
+def load(results: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Key -> (runs, summary) for the folders present under ``results``."""
+    return load_results(results, MODES)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -69,21 +74,6 @@ def change_text(mean: float, low: float, high: float) -> str:
 def avg(values: list[float]) -> float:
     values = [v for v in values if math.isfinite(v)]
     return sum(values) / len(values) if values else math.nan
-
-
-def load(results: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Mode -> (runs, summary) for the modes present under ``results``."""
-    out = {}
-    for mode in MODES:
-        if (results / mode / "runs.csv").exists():
-            out[mode] = (pd.read_csv(results / mode / "runs.csv"), pd.read_csv(results / mode / "summary.csv"))
-    if not out:
-        raise FileNotFoundError(f"no results under {results}")
-    return out
-
-
-def policies_of(runs: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(runs["policy"].astype(str)))
 
 
 def honours_budget(runs: pd.DataFrame, policy: str) -> bool:
@@ -323,11 +313,7 @@ def main(argv: list[str]) -> int:
     figdir.mkdir(parents=True, exist_ok=True)
     written = trace_seed1(data, study / "results", figdir, HERE / "config.yaml")
     written += figures(data, figdir)
-    (study / "README.md").write_text(render(study), encoding="utf-8")
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    print(f"updated {study / 'README.md'}", file=sys.stderr)
-    return 0
+    return write_readme(study, render(study), written)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from studylib import md_table, num, replace_blocks, stat  # noqa: E402
+from studylib import md_table, num, replace_blocks, stat, write_readme  # noqa: E402
 
 SCENARIOS = ("vr-gaming", "ar-gaming", "ar-assistant", "outdoor-a", "outdoor-b", "social-a", "social-b")
 POLICIES = ("latency-greedy", "edf", "dream")
@@ -240,11 +240,7 @@ def render(study: Path) -> str:
 def main(argv: list[str]) -> int:
     study = Path(argv[0]).resolve() if argv else HERE
     written = figures(load(study / "results"), study / "figures")
-    (study / "README.md").write_text(render(study), encoding="utf-8")
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-    print(f"updated {study / 'README.md'}", file=sys.stderr)
-    return 0
+    return write_readme(study, render(study), written)
 
 
 if __name__ == "__main__":
