@@ -227,13 +227,6 @@ class Simulation:
                 t = max(t, pred.finish_ms + tr)
         return t - self.env.now
 
-    def max_activity(self, task: Task) -> float:
-        """Highest power activity factor over the task's phases (for worst-case power predictions)."""
-        m = task.model
-        if m.llm is None:
-            return m.activity
-        return max(m.activity, m.llm.decode_activity)
-
     def predict_power_w(
         self,
         freqs_mhz: dict[Domain, float] | None = None,
@@ -260,9 +253,9 @@ class Simulation:
         for i, slots in enumerate(self._slots):
             for t in slots:
                 if id(t) not in gone:
-                    acts[i] += self.max_activity(t)
+                    acts[i] += t.model.peak_activity
         for t, p in add:
-            acts[p.index] += self.max_activity(t)
+            acts[p.index] += t.model.peak_activity
         total = plat.static_w
         for p in plat.processors:
             if not self._online[p.index]:

@@ -120,6 +120,11 @@ class ModelProfile:
             llm=llm,
         )
 
+    @property
+    def peak_activity(self) -> float:
+        """Highest power activity factor over the model's phases (for worst-case power predictions)."""
+        return self.activity if self.llm is None else max(self.activity, self.llm.decode_activity)
+
     def can_run(self, proc: Processor) -> bool:
         """Whether ``proc`` has a profile for this model."""
         return self.base_ms[proc.index] is not None

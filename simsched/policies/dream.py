@@ -340,7 +340,7 @@ class Dream(Policy):
         """
         d = p.domain
         k = d.opp_index(sim.freq_mhz(d))
-        return est_ms * sim.max_activity(task) * p.dyn_w[k] / p.capacity
+        return est_ms * task.model.peak_activity * p.dyn_w[k] / p.capacity
 
     def _recent_drops(self, job: Job, now: float) -> int:
         q = self._drops.get(job.app.name)

@@ -26,16 +26,11 @@ class Powersave(Governor):
             sim.set_freq(d, sim.allowed_freqs(d)[0])
 
 
-def max_activity(model) -> float:
-    """Highest power activity factor of a model's phases."""
-    return max(model.activity, model.llm.decode_activity if model.llm is not None else 0.0)
-
-
 def worst_case_load(sim) -> list[float]:
     """Per processor: every slot busy with the most power-hungry model it can run (sum of activities)."""
     load = []
     for p in sim.processors:
-        acts = [max_activity(m) for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
+        acts = [m.peak_activity for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
         load.append(max(acts, default=0.0) * p.capacity)
     return load
 
@@ -47,9 +42,9 @@ def task_load(sim, add=(), remove=()) -> list[float]:
     for p in sim.processors:
         for t in sim.running(p):
             if id(t) not in gone:
-                load[p.index] += max_activity(t.model)
+                load[p.index] += t.model.peak_activity
     for t, p in add:
-        load[p.index] += max_activity(t.model)
+        load[p.index] += t.model.peak_activity
     return load
 
 

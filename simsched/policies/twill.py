@@ -14,7 +14,7 @@ import math
 
 from simsched.errors import ConfigError
 from simsched.policies.base import Policy, register_policy
-from simsched.policies.governors import fit_to_budget, max_activity, task_load
+from simsched.policies.governors import fit_to_budget, task_load
 from simsched.workload.jobs import TaskState
 
 # Processor kinds in order of affinity per model family. DLA-compatible CNNs belong
@@ -90,7 +90,7 @@ class Twill(Policy):
         floor = sim.platform.min_power_w(sim.offline)
         for p in sim.processors:
             if sim.online(p):
-                acts = [max_activity(m) for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
+                acts = [m.peak_activity for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
                 # A processor that cannot run even one task alone at its lowest OPP is unusable.
                 self._usable[p.index] = floor + max(acts, default=0.0) * p.dyn_w[0] / p.capacity <= budget + 1e-9
         for app in sim.apps:
@@ -232,10 +232,10 @@ class Twill(Policy):
         budget = sim.budget_w
         if budget is None or not self.dvfs:
             return sim.start(task, p)
-        load = task_load(sim, add=[(task, p), *self._inbound()])
-        if self._power_at(sim, self._current(sim), load) <= budget + 1e-9:
+        add = [(task, p), *self._inbound()]
+        if sim.predict_power_w(self._current(sim), add=add) <= budget + 1e-9:
             return sim.start(task, p)
-        target = self._fit(sim, load)
+        target = self._fit(sim, task_load(sim, add=add))
         if target is None:
             return False  # even the lowest OPPs cannot take this task now: wait for a finish
         lowering = [d for d, f in target.items() if f < sim.pending_freq_mhz(d)]
@@ -264,14 +264,6 @@ class Twill(Policy):
 
     def _reserved_procs(self):
         return [(self._proc_by_index[i], t) for i, t in self._reserved.items()]
-
-    @staticmethod
-    def _power_at(sim, freqs: dict, load: list[float]) -> float:
-        total = sim.platform.min_power_w(sim.offline)
-        for p in sim.processors:
-            if sim.online(p) and load[p.index]:
-                total += load[p.index] * p.dyn_w[p.domain.opp_index(freqs[p.domain])] / p.capacity
-        return total
 
     def _current(self, sim) -> dict:
         # Pending switches count at the higher of the two frequencies: a prediction
@@ -339,8 +331,8 @@ class Twill(Policy):
                         best, gain = t, here - there - seg
             if best is not None:
                 if sim.budget_w is not None and self.dvfs:
-                    load = task_load(sim, add=[(best, p), *self._inbound()])
-                    if self._power_at(sim, self._current(sim), load) > sim.budget_w + 1e-9:
+                    add = [(best, p), *self._inbound()]
+                    if sim.predict_power_w(self._current(sim), add=add) > sim.budget_w + 1e-9:
                         continue  # the move would not fit the budget at the current frequencies
                 self._reserved[p.index] = best
                 sim.migrate(best, p)

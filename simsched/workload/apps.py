@@ -135,9 +135,6 @@ class App:
         self._cascade = Batched(stream(seed, f"cascade/{name}"), lambda r, n: r.random(n))
         self._tokens = stream(seed, f"tokens/{name}")
         self._dag = stream(seed, f"dag/{name}")
-        self.has_cascade = self.template is not None and any(
-            p[3] < 1.0 for t in self.template for p in t.preds
-        )
 
     def think_ms(self) -> float:
         """A closed-loop think time (ms)."""

@@ -97,7 +97,6 @@ class Task:
         "row_t0",
         "seg_t0",
         "seg_time",
-        "seq",
         "start_ms",
         "state",
         "succs",
@@ -135,7 +134,6 @@ class Task:
         self.freezes = 0
         self.resume_delay = 0.0  # context-save cost owed by an immediate preemption (ms)
         self.migrations = 0
-        self.seq = 0
 
     @property
     def priority(self) -> int:
