@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simsched.engine.power_table import power_table
 from simsched.metrics.summary import summarize
 from simsched.workload.jobs import TaskState
 
@@ -146,8 +147,7 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
     s["app"] = [app_names[i] for i in s["app"]]
     s["processor"] = [proc_names[i] for i in s["processor"]]
 
-    names = [*proc_names, "total"]
-    p = pd.DataFrame({"time_ms": sim.rec_power_t, "processor": [names[i] for i in sim.rec_power_p], "power_w": sim.rec_power_w})
+    p = power_table(sim)
     f = pd.DataFrame(sim.rec_freq, columns=["time_ms", "domain", "freq_mhz"])
     f["domain"] = [plat.domains[i].name for i in f["domain"]]
 
