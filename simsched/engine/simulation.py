@@ -19,10 +19,12 @@ Design (see docs/architecture.md):
 from __future__ import annotations
 
 import math
+from array import array
+from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from simsched.config.schema import ExperimentSpec
 from simsched.errors import ConfigError, LimitError, PolicyError
@@ -33,6 +35,7 @@ from simsched.workload.jobs import Job, Task, TaskState
 
 RUNNING = TaskState.RUNNING
 EPS = 1e-12
+_new_event = object.__new__
 _STARTED = frozenset({TaskState.RUNNING, TaskState.WAITING, TaskState.DONE, TaskState.SKIPPED})
 
 
@@ -120,15 +123,27 @@ class Simulation:
         self.over_budget_ms = 0.0
         self.over_budget_mj = 0.0
 
-        # Records: tuples, turned into tables once at the end.
+        # Records: tuples, turned into tables once at the end. Power rows are the
+        # most numerous, so they live in typed arrays (8 bytes a value instead of a
+        # list slot plus a float object); they hold processor rows only, and the
+        # SoC total's rows are derived from them when the table is built
+        # (simsched/engine/power_table.py).
         self.rec_jobs: list[tuple] = []
         self.rec_tasks: list[tuple] = []
         self.rec_segments: list[tuple] = []
-        self.rec_power_t: list[float] = []
-        self.rec_power_p: list[int] = []
-        self.rec_power_w: list[float] = []
-        self._power_last_row: dict[int, int] = {}
+        self.rec_power_t = array("d")
+        self.rec_power_p = array("i")
+        self.rec_power_w = array("d")
+        self._power_last_row = [-1] * len(plat.processors)
         self.rec_freq: list[tuple[float, int, float]] = []
+        # Hot-path look-ups, resolved once: each processor's domain index, each
+        # domain's highest frequency, SimPy's event heap and id counter.
+        self._proc_dom = [p.domain.index for p in plat.processors]
+        self._fmax = [d.f_max_mhz for d in plat.domains]
+        self._queue = self.env._queue
+        self._eid = self.env._eid
+        self._gov_start: Any = None
+        self._gov_finish: Any = None
         self._ran = False
         self._started = False
 
@@ -424,8 +439,13 @@ class Simulation:
         for p in self.platform.processors:
             self._update_power(p)
         self.policy.bind(self)
-        if self.governor is not None:
-            self.governor.bind(self)
+        gov = self.governor
+        if gov is not None:
+            gov.bind(self)
+            # Call only the hooks the governor overrides (the default one overrides none).
+            cls = type(gov)
+            self._gov_start = gov.on_start if cls.on_start is not Governor.on_start else None
+            self._gov_finish = gov.on_finish if cls.on_finish is not Governor.on_finish else None
         self._started = True
         for d in self.platform.domains:  # the boot frequencies, after the binds chose them
             self.rec_freq.append((0.0, d.index, self.freq[d.index]))
@@ -445,13 +465,31 @@ class Simulation:
         return self.policy.name if self.governor is None else f"{self.policy.name}+{self.governor.name}"
 
     def _after(self, delay: float, fn: Any, value: Any) -> None:
-        self._n_events += 1
-        if self._n_events > self._max_events:
+        """Schedule ``fn(event)`` in ``delay`` ms, with ``value`` as the event's value.
+
+        This is what ``Timeout(env, delay, value).callbacks.append(fn)`` does in
+        SimPy 4.1 (same fields, same heap entry, so the same event order), without
+        its two Python frames: the engine's most frequent call. simpy is pinned to
+        4.1.x in pyproject.toml, and tests/unit/test_engine_events.py checks that the
+        event built here matches a Timeout of the installed SimPy.
+        """
+        n = self._n_events + 1
+        self._n_events = n
+        if n > self._max_events:
             raise LimitError(
                 f"the run exceeded limits.max_events ({self._max_events}) at t={self.env.now:.3f} ms; "
                 "shorten duration_ms or raise the limit"
             )
-        Timeout(self.env, delay, value).callbacks.append(fn)
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        env = self.env
+        ev = _new_event(Timeout)
+        ev.env = env
+        ev.callbacks = [fn]
+        ev._value = value
+        ev._delay = delay
+        ev._ok = True
+        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), ev))
 
     def _schedule_arrival(self, app: App, t: float, user: int) -> None:
         if t < self.duration_ms:
@@ -492,21 +530,21 @@ class Simulation:
         task.row_t0 = now
         self._run_segment(task)
         self._update_power(task.proc)
-        if self.governor is not None:
-            self.governor.on_start(task, self)
+        if self._gov_start is not None:
+            self._gov_start(task, self)
 
     def _run_segment(self, task: Task) -> None:
         """(Re)schedule the task's next engine event from its current progress."""
         work, beta, _act, nseg = task.phases[task.phase]
-        d = task.proc.domain
-        seg_time = work * (beta * d.f_max_mhz / self.freq[d.index] + 1.0 - beta)
+        di = self._proc_dom[task.proc.index]
+        seg_time = work * (beta * self._fmax[di] / self.freq[di] + 1.0 - beta)
         x0 = task.progress
         if task.freeze_pending:
             target = min(1.0, (math.floor(x0 * nseg + 1e-9) + 1) / nseg)
         else:
             target = 1.0
         task.seg_time = seg_time
-        task.seg_t0 = self.env.now
+        task.seg_t0 = self.env._now
         task.target = target
         task.version += 1
         self._after((target - x0) * seg_time, self._on_task_event, (task, task.version))
@@ -587,8 +625,8 @@ class Simulation:
                     s.ready_ms = now
                     ready.append(s)
         self.policy.on_finish(task, self)
-        if self.governor is not None:
-            self.governor.on_finish(task, self)
+        if self._gov_finish is not None:
+            self._gov_finish(task, self)
         for s in ready:
             if s.state is TaskState.READY:
                 self.policy.on_ready(s, self)
@@ -670,7 +708,7 @@ class Simulation:
 
     def _update_power(self, proc: Processor) -> None:
         i = proc.index
-        now = self.env.now
+        now = self.env._now
         n = 0
         act = 0.0
         for t in self._slots[i]:
@@ -684,24 +722,22 @@ class Simulation:
         if not self._online[i]:
             w = 0.0
         else:
-            w = proc.idle_w + act * proc.dyn_w[self.opp[proc.domain.index]] / proc.capacity
-        if w == self._pw[i] and self.rec_power_t:
+            w = proc.idle_w + act * proc.dyn_w[self.opp[self._proc_dom[i]]] / proc.capacity
+        rec_t = self.rec_power_t
+        if w == self._pw[i] and rec_t:
             return
-        self._advance(now)
+        if now > self._last_t:
+            self._advance(now)
         self._pw[i] = w
-        # Recomputed, not accumulated, so rounding cannot drift over millions of changes.
+        # Recomputed, not accumulated, so rounding cannot drift over millions of
+        # changes. power_table() derives the total's rows with the same additions.
         self._total_w = self.platform.static_w + sum(self._pw)
-        self._power_row(i, w)
-        self._power_row(-1, self._total_w)
-
-    def _power_row(self, i: int, w: float) -> None:
-        now = self.env.now
-        last = self._power_last_row.get(i)
-        if last is not None and self.rec_power_t[last] == now:
+        last = self._power_last_row[i]
+        if last >= 0 and rec_t[last] == now:
             self.rec_power_w[last] = w  # several changes at one instant: keep the last
             return
-        self._power_last_row[i] = len(self.rec_power_t)
-        self.rec_power_t.append(now)
+        self._power_last_row[i] = len(rec_t)
+        rec_t.append(now)
         self.rec_power_p.append(i)
         self.rec_power_w.append(w)
 
