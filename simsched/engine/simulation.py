@@ -36,6 +36,30 @@ from simsched.workload.jobs import Job, Task, TaskState
 RUNNING = TaskState.RUNNING
 EPS = 1e-12
 _new_event = object.__new__
+_TIMEOUT_FIELDS = frozenset({"env", "callbacks", "_value", "_delay", "_ok"})
+
+
+def lean_events_supported() -> bool:
+    """Whether the installed SimPy builds a Timeout as ``Simulation._after`` does.
+
+    Checked once at import on a throw-away environment: the Timeout's fields and
+    its heap entry ``(time, NORMAL, id, event)``. With another SimPy the engine
+    falls back to creating ``Timeout`` objects (same results, a little slower).
+    """
+    env = simpy.Environment()
+    ev = Timeout(env, 1.5, "x")
+    entry = env._queue[0] if len(env._queue) == 1 else ()
+    return (
+        set(vars(ev)) == _TIMEOUT_FIELDS
+        and len(entry) == 4
+        and entry[0] == 1.5
+        and entry[1] == NORMAL
+        and entry[3] is ev
+        and hasattr(env, "_eid")
+    )
+
+
+_LEAN_EVENTS = lean_events_supported()
 _STARTED = frozenset({TaskState.RUNNING, TaskState.WAITING, TaskState.DONE, TaskState.SKIPPED})
 
 
@@ -140,8 +164,8 @@ class Simulation:
         # domain's highest frequency, SimPy's event heap and id counter.
         self._proc_dom = [p.domain.index for p in plat.processors]
         self._fmax = [d.f_max_mhz for d in plat.domains]
-        self._queue = self.env._queue
-        self._eid = self.env._eid
+        self._queue = self.env._queue if _LEAN_EVENTS else None
+        self._eid = self.env._eid if _LEAN_EVENTS else None
         self._gov_start: Any = None
         self._gov_finish: Any = None
         self._ran = False
@@ -152,7 +176,7 @@ class Simulation:
     @property
     def now(self) -> float:
         """Current simulated time (ms)."""
-        return self.env.now
+        return self.env._now
 
     @property
     def processors(self) -> list[Processor]:
@@ -221,7 +245,7 @@ class Simulation:
         done = task.progress
         if task.state is RUNNING and task.seg_time > 0:
             # Progress is stored when the task is (re)timed; add what it did since.
-            done = min(task.target, done + (self.env.now - task.seg_t0) / task.seg_time)
+            done = min(task.target, done + (self.env._now - task.seg_t0) / task.seg_time)
         if m.llm is None:  # one phase: the common case, kept cheap (policies call this a lot)
             beta = m.beta
             return (1.0 - done) * base * (beta * d.f_max_mhz / f + 1.0 - beta)
@@ -236,11 +260,11 @@ class Simulation:
 
     def transfer_in_ms(self, task: Task, proc: Processor) -> float:
         """How long after ``now`` the task's input data would be on ``proc`` (ms, >= 0)."""
-        t = self.env.now
+        t = self.env._now
         for pred, tr in task.preds:
             if pred.proc is not proc:
                 t = max(t, pred.finish_ms + tr)
-        return t - self.env.now
+        return t - self.env._now
 
     def predict_power_w(
         self,
@@ -284,7 +308,7 @@ class Simulation:
     def busy_ms(self, proc: Processor) -> float:
         """Slot-time ``proc`` has spent executing since the start of the run (ms; capacity c counts c-fold)."""
         i = proc.index
-        return self._busy_acc[i] + self._busy_n[i] * (self.env.now - self._busy_t[i])
+        return self._busy_acc[i] + self._busy_n[i] * (self.env._now - self._busy_t[i])
 
     def pending_freq_mhz(self, domain: Domain) -> float:
         """The frequency ``domain`` is switching to, or its current one if no switch is pending (MHz)."""
@@ -321,7 +345,7 @@ class Simulation:
                 f"policy '{self.policy.name}' put task {task.job.id}:{task.name} on processor {proc.name}, "
                 f"which is {why}"
             )
-        now = self.env.now
+        now = self.env._now
         t = now
         if task.start_ms != task.start_ms:  # never executed: wait for input data
             for pred, tr in task.preds:
@@ -427,7 +451,7 @@ class Simulation:
 
     def call_at(self, time_ms: float, payload: Any = None, owner: Policy | Governor | None = None) -> None:
         """Call ``owner.on_timer(payload, sim)`` at ``time_ms`` (default owner: the policy)."""
-        self._after(max(0.0, time_ms - self.env.now), self._on_timer, (owner or self.policy, payload))
+        self._after(max(0.0, time_ms - self.env._now), self._on_timer, (owner or self.policy, payload))
 
     # ------------------------------------------------------------- the run
 
@@ -469,9 +493,9 @@ class Simulation:
 
         This is what ``Timeout(env, delay, value).callbacks.append(fn)`` does in
         SimPy 4.1 (same fields, same heap entry, so the same event order), without
-        its two Python frames: the engine's most frequent call. simpy is pinned to
-        4.1.x in pyproject.toml, and tests/unit/test_engine_events.py checks that the
-        event built here matches a Timeout of the installed SimPy.
+        its two Python frames: the engine's most frequent call. It relies on SimPy
+        internals, so :func:`lean_events_supported` checks them at import, and
+        tests/unit/test_engine_events.py compares both paths.
         """
         n = self._n_events + 1
         self._n_events = n
@@ -480,6 +504,9 @@ class Simulation:
                 f"the run exceeded limits.max_events ({self._max_events}) at t={self.env.now:.3f} ms; "
                 "shorten duration_ms or raise the limit"
             )
+        if not _LEAN_EVENTS:
+            Timeout(self.env, delay, value).callbacks.append(fn)
+            return
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         env = self.env
@@ -493,11 +520,11 @@ class Simulation:
 
     def _schedule_arrival(self, app: App, t: float, user: int) -> None:
         if t < self.duration_ms:
-            self._after(max(0.0, t - self.env.now), self._on_arrival, (app, user))
+            self._after(max(0.0, t - self.env._now), self._on_arrival, (app, user))
 
     def _on_arrival(self, ev: Timeout) -> None:
         app, user = ev._value
-        now = self.env.now
+        now = self.env._now
         if self._next_job >= self._max_jobs:
             raise LimitError(f"the run exceeded limits.max_jobs ({self._max_jobs}); shorten duration_ms or raise the limit")
         job = app.make_job(self._next_job, now, user)
@@ -523,7 +550,7 @@ class Simulation:
 
     def _begin(self, task: Task) -> None:
         task.state = RUNNING
-        now = self.env.now
+        now = self.env._now
         if task.start_ms != task.start_ms:
             task.start_ms = now
         task.seg_t0 = now
@@ -551,9 +578,9 @@ class Simulation:
 
     def _sync_progress(self, task: Task) -> None:
         if task.seg_time > 0:
-            x = task.progress + (self.env.now - task.seg_t0) / task.seg_time
+            x = task.progress + (self.env._now - task.seg_t0) / task.seg_time
             task.progress = min(x, task.target)
-        task.seg_t0 = self.env.now
+        task.seg_t0 = self.env._now
 
     def _on_task_event(self, ev: Timeout) -> None:
         task, ver = ev._value
@@ -567,7 +594,7 @@ class Simulation:
             return
         self._close_row(task)  # the phase just completed
         if task.phase == 0 and task.model.llm is not None:
-            task.first_token_ms = self.env.now  # prefill emits the first token
+            task.first_token_ms = self.env._now  # prefill emits the first token
         task.phase += 1
         task.progress = 0.0
         if task.phase >= len(task.phases):
@@ -580,7 +607,7 @@ class Simulation:
         self._update_power(task.proc)  # the next phase may draw a different activity
 
     def _close_row(self, task: Task) -> None:
-        now = self.env.now
+        now = self.env._now
         if now > task.row_t0:
             p = task.proc
             self.rec_segments.append(
@@ -609,7 +636,7 @@ class Simulation:
         self._update_power(proc)
 
     def _finish(self, task: Task) -> None:
-        now = self.env.now
+        now = self.env._now
         task.state = TaskState.DONE
         task.finish_ms = now
         self._close_row(task)
@@ -634,11 +661,18 @@ class Simulation:
             self._end_job(job)
 
     def _end_job(self, job: Job) -> None:
-        now = self.env.now
+        now = self.env._now
         job.end_ms = now
         if not job.dropped:
             job.finish_ms = now
         self._record_job(job)
+        # Break the job <-> task and task <-> task reference cycles, so reference
+        # counting frees the job as soon as no policy holds its tasks: otherwise
+        # every job waits for the cyclic garbage collector, whose full collections
+        # grow with the run (docs/performance.md). Policies keep task.job.
+        for t in job.tasks:
+            t.preds = t.succs = ()  # type: ignore[assignment]
+        job.tasks = ()  # type: ignore[assignment]
         del self._live[job.id]
         app = job.app
         if app.closed is not None:
@@ -703,7 +737,7 @@ class Simulation:
         for p in domain.processors:
             self._update_power(p)
         if self._started:
-            self.rec_freq.append((self.env.now, di, self.freq[di]))
+            self.rec_freq.append((self.env._now, di, self.freq[di]))
             self.policy.on_freq_change(domain, self)
 
     def _update_power(self, proc: Processor) -> None:
@@ -716,9 +750,11 @@ class Simulation:
                 n += 1
                 act += t.phases[t.phase][2]
         # Executing slot-time, integrated at every change (for utilisation-driven governors).
-        self._busy_acc[i] += self._busy_n[i] * (now - self._busy_t[i])
+        busy_n = self._busy_n
+        if busy_n[i]:
+            self._busy_acc[i] += busy_n[i] * (now - self._busy_t[i])
         self._busy_t[i] = now
-        self._busy_n[i] = n
+        busy_n[i] = n
         if not self._online[i]:
             w = 0.0
         else:
@@ -760,11 +796,13 @@ class Simulation:
             (job.id, job.app.index, job.arrival_ms, job.finish_ms, job.deadline_ms, job.dropped, job.end_ms, job.user)
         )
         jid = job.id
+        app = job.app.index
+        append = self.rec_tasks.append
         for t in job.tasks:
-            self.rec_tasks.append(
+            append(
                 (
                     jid,
-                    job.app.index,
+                    app,
                     t.name,
                     t.model.name,
                     t.proc.index if t.proc is not None else -1,
@@ -777,7 +815,7 @@ class Simulation:
                     t.output_tokens,
                     t.freezes,
                     t.migrations,
-                    ";".join(p.name for p, _ in t.preds),
+                    t.pred_names,
                     t.factor,
                 )
             )

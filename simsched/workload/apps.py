@@ -135,6 +135,7 @@ class App:
         self._cascade = Batched(stream(seed, f"cascade/{name}"), lambda r, n: r.random(n))
         self._tokens = stream(seed, f"tokens/{name}")
         self._dag = stream(seed, f"dag/{name}")
+        self._plan = self._make_plan(self.template) if self.template is not None else None
 
     def think_ms(self) -> float:
         """A closed-loop think time (ms)."""
@@ -143,28 +144,28 @@ class App:
     def make_job(self, job_id: int, now: float, user: int = 0) -> Job:
         """Create a job arriving at ``now``: tasks, cascade outcomes and random draws."""
         job = Job(job_id, self, now, user)
-        template = self.template if self.template is not None else random_dag(self._dag, self.generator)  # type: ignore[arg-type]
+        plan = self._plan if self._plan is not None else self._make_plan(random_dag(self._dag, self.generator))  # type: ignore[arg-type]
         tasks: list[Task] = []
         active: list[bool] = []
-        for tt in template:
-            model = self.models[tt.model]
+        cascade = self._cascade
+        for name, model, var_type, var_cv, preds, pred_names, prompt_d, output_d, mean_output in plan:
             prompt = output = 0
-            if model.llm is not None:
-                prompt = draw_int(self._tokens, tt.prompt_tokens or model.llm.prompt_tokens)
-                output = draw_int(self._tokens, tt.output_tokens or model.llm.output_tokens)
-            factor = self._variation.factor(model.variability_type, model.variability_cv)
-            task = Task(job, tt.name, model, factor, prompt, output)
-            if model.llm is not None:
+            if prompt_d is not None:
+                prompt = draw_int(self._tokens, prompt_d)
+                output = draw_int(self._tokens, output_d)
+            factor = 1.0 if var_type == "constant" else self._variation.factor(var_type, var_cv)
+            task = Task(job, name, model, factor, prompt, output, pred_names)
+            if prompt_d is not None:
                 # Schedulers know the prompt but not the answer's length: they see its mean.
-                task.mean_output = max(1, round((tt.output_tokens or model.llm.output_tokens).mean_value()))
+                task.mean_output = mean_output
             on = True
-            for pi, tr_ms, tr_kb, prob in tt.preds:
+            tp = task.preds
+            for pi, tr, prob in preds:
                 # Draw for every probabilistic edge, fired or not, so one edge's
                 # outcome does not shift the stream for the edges after it.
-                fired = prob >= 1.0 or self._cascade() < prob
+                fired = prob >= 1.0 or cascade() < prob
                 on = on and fired and active[pi]
-                pred = tasks[pi]
-                task.preds.append((pred, tr_ms + self._platform.transfer_ms(tr_kb)))
+                tp.append((tasks[pi], tr))
             tasks.append(task)
             active.append(on)
         for task, on in zip(tasks, active, strict=True):
@@ -177,3 +178,27 @@ class App:
             job.left += 1
         job.tasks = tasks
         return job
+
+    def _make_plan(self, template: list[TaskTemplate]) -> list[tuple]:
+        """What job creation needs of each template task, resolved once per template.
+
+        Per task: name, model profile, variability type and CV, predecessors as
+        (index, total transfer ms, probability), the predecessors' names joined by
+        ";", the prompt and output length distributions (None unless an LLM) and
+        the mean output length a scheduler may assume.
+        """
+        plan = []
+        for tt in template:
+            model = self.models[tt.model]
+            preds = tuple((pi, tr_ms + self._platform.transfer_ms(tr_kb), prob) for pi, tr_ms, tr_kb, prob in tt.preds)
+            pred_names = ";".join(template[pi].name for pi, *_ in tt.preds)
+            prompt_d = output_d = None
+            mean_output = 0
+            if model.llm is not None:
+                prompt_d = tt.prompt_tokens or model.llm.prompt_tokens
+                output_d = tt.output_tokens or model.llm.output_tokens
+                mean_output = max(1, round(output_d.mean_value()))
+            plan.append(
+                (tt.name, model, model.variability_type, model.variability_cv, preds, pred_names, prompt_d, output_d, mean_output)
+            )
+        return plan

@@ -88,6 +88,7 @@ class Task:
         "output_tokens",
         "phase",
         "phases",
+        "pred_names",
         "preds",
         "proc",
         "progress",
@@ -104,7 +105,9 @@ class Task:
         "version",
     )
 
-    def __init__(self, job: Job, name: str, model: ModelProfile, factor: float, prompt: int, output: int) -> None:
+    def __init__(
+        self, job: Job, name: str, model: ModelProfile, factor: float, prompt: int, output: int, pred_names: str = ""
+    ) -> None:
         self.job = job
         self.name = name
         self.model = model
@@ -112,8 +115,11 @@ class Task:
         self.prompt_tokens = prompt
         self.output_tokens = output
         self.mean_output = output  # what a scheduler may assume before decoding (set by the app)
-        self.preds: list[tuple[Task, float]] = []  # (predecessor, transfer ms if on another processor)
+        # (predecessor, transfer ms if on another processor). The engine empties preds,
+        # succs and job.tasks once the job has ended (reference counting then frees it).
+        self.preds: list[tuple[Task, float]] = []
         self.succs: list[Task] = []
+        self.pred_names = pred_names  # predecessors' names joined by ";" (tasks.csv), shared per template
         self.n_left = 0
         self.state = TaskState.PENDING
         self.proc: Processor | None = None
