@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
+    from simsched.platform.soc import Platform
 
 
 def power_table(sim: Simulation) -> pd.DataFrame:
@@ -27,27 +29,61 @@ def power_table(sim: Simulation) -> pd.DataFrame:
         Columns ``time_ms`` (ms), ``processor`` (a processor name or ``total``) and
         ``power_w`` (W).
     """
-    procs = sim.platform.processors
-    t = np.array(sim.rec_power_t, dtype=float)
-    p = np.array(sim.rec_power_p, dtype=np.int64)
-    w = np.array(sim.rec_power_w, dtype=float)
+    table, _ = power_rows(sim.rec_power_t, sim.rec_power_p, sim.rec_power_w, sim.platform)
+    return table
+
+
+def power_rows(
+    time_ms: Sequence[float],
+    proc: Sequence[int],
+    power_w: Sequence[float],
+    platform: Platform,
+    before_w: Sequence[float] | None = None,
+) -> tuple[pd.DataFrame, list[float]]:
+    """power.csv rows of a run of processor records, with the total's rows derived.
+
+    Parameters
+    ----------
+    time_ms, proc, power_w : sequences of equal length
+        Processor records in engine order: time (ms, non-decreasing), processor
+        index, power (W). A streamed run passes them in consecutive pieces that
+        never split an instant.
+    platform : Platform
+        Gives the processor names and the static power (W).
+    before_w : sequence of float, optional
+        Each processor's power before the first record (W); 0 for all by default,
+        as at the start of a run.
+
+    Returns
+    -------
+    (DataFrame, list of float)
+        The rows, and each processor's power after the last record (the
+        ``before_w`` of the next piece).
+    """
+    procs = platform.processors
+    t = np.asarray(time_ms, dtype=float)
+    p = np.asarray(proc, dtype=np.int64)
+    w = np.asarray(power_w, dtype=float)
     n = len(t)
+    start = [0.0] * len(procs) if before_w is None else list(before_w)
     new = np.ones(n, dtype=bool)  # first row of an instant
     new[1:] = t[1:] != t[:-1]
     first = np.flatnonzero(new)
     last = np.append(first[1:], n) - 1  # last row of each instant
     # Each processor's power at the end of every instant: its latest row so far
-    # (forward fill by the running maximum of its row indices), 0 before its first.
-    acc = None
+    # (forward fill by the running maximum of its row indices), else its power before.
     rows = np.arange(n)
+    acc = np.zeros(len(first))
+    after = []
     for j in range(len(procs)):
         seen = np.maximum.accumulate(np.where(p == j, rows, -1))[last] if n else np.zeros(0, dtype=np.int64)
-        vj = np.where(seen >= 0, w[np.maximum(seen, 0)], 0.0)
-        acc = vj if acc is None else acc + vj  # left to right, as Python's sum()
-    total = sim.platform.static_w + (acc if acc is not None else np.zeros(len(first)))
+        vj = np.where(seen >= 0, w[np.maximum(seen, 0)] if n else 0.0, start[j])
+        # Left to right, as the engine's sum(): 0 + v0 is v0 exactly, then + v1, ...
+        acc = acc + vj
+        after.append(float(vj[-1]) if len(vj) else start[j])
+    total = platform.static_w + acc
     # Interleave: a processor row moves down by the totals inserted before it.
-    inst = np.cumsum(new) - 1
-    pos = rows + inst + (~new)
+    pos = rows + (np.cumsum(new) - 1) + (~new)
     tot_pos = first + np.arange(len(first)) + 1
     m = n + len(first)
     out_t = np.empty(m)
@@ -55,5 +91,6 @@ def power_table(sim: Simulation) -> pd.DataFrame:
     out_p = np.empty(m, dtype=np.int64)
     out_t[pos], out_w[pos], out_p[pos] = t, w, p
     out_t[tot_pos], out_w[tot_pos], out_p[tot_pos] = t[first], total, len(procs)
-    labels = np.array([*(pr.name for pr in procs), "total"], dtype=object)
-    return pd.DataFrame({"time_ms": out_t, "processor": labels[out_p], "power_w": out_w})
+    labels = np.empty(len(procs) + 1, dtype=object)
+    labels[:] = [*(pr.name for pr in procs), "total"]
+    return pd.DataFrame({"time_ms": out_t, "processor": labels[out_p], "power_w": out_w}), after

@@ -159,6 +159,8 @@ class Simulation:
         self.rec_power_p = array("i")
         self.rec_power_w = array("d")
         self._power_last_row = [-1] * len(plat.processors)
+        self._power_started = False  # the first power update writes a row even if unchanged
+        self._stream: Any = None  # a simsched.streaming.StreamWriter in a streaming run
         self.rec_freq: list[tuple[float, int, float]] = []
         # Hot-path look-ups, resolved once: each processor's domain index, each
         # domain's highest frequency, SimPy's event heap and id counter.
@@ -674,6 +676,9 @@ class Simulation:
             t.preds = t.succs = ()  # type: ignore[assignment]
         job.tasks = ()  # type: ignore[assignment]
         del self._live[job.id]
+        st = self._stream
+        if st is not None and len(self.rec_tasks) + len(self.rec_segments) + len(self.rec_power_t) >= st.chunk_rows:
+            st.flush(self)
         app = job.app
         if app.closed is not None:
             self._schedule_arrival(app, now + app.think_ms(), job.user)
@@ -759,9 +764,10 @@ class Simulation:
             w = 0.0
         else:
             w = proc.idle_w + act * proc.dyn_w[self.opp[self._proc_dom[i]]] / proc.capacity
-        rec_t = self.rec_power_t
-        if w == self._pw[i] and rec_t:
+        if w == self._pw[i] and self._power_started:
             return
+        self._power_started = True
+        rec_t = self.rec_power_t
         if now > self._last_t:
             self._advance(now)
         self._pw[i] = w
