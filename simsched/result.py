@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import platform as _pyplatform
 import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,25 +63,39 @@ class Result:
         out = Path(out_dir)
         if out.exists() and not force:
             raise FileExistsError(f"{out} exists; use --force to replace it")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        tmp = temp_dir_for(out)
         try:
             for name in TABLES:
                 getattr(self, name).to_csv(tmp / f"{name}.csv", index=False, float_format=CSV_FLOAT, lineterminator="\n")
             (tmp / "summary.json").write_text(dumps(self.summary) + "\n", encoding="utf-8")
-            if out.exists():
-                old = out.with_name(f".{out.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, out)
+            replace_dir(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
+
+
+def temp_dir_for(out: Path) -> Path:
+    """A new, empty temporary directory beside ``out`` (same file system, so it can be renamed into place)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+
+
+def replace_dir(tmp: Path, out: Path) -> None:
+    """Rename the finished directory ``tmp`` to ``out``, replacing an existing ``out``.
+
+    The old ``out`` is moved aside first and removed only after ``tmp`` is in place,
+    so an interruption leaves the old directory or the new one, never a mix.
+    """
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out)
 
 
 def dumps(obj: Any) -> str:
@@ -107,53 +121,56 @@ def versions() -> dict[str, str]:
 
 
 def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
-    """Turn a finished simulation's records into tables, summary and manifest."""
+    """Turn a finished simulation's records into tables, summary and manifest.
+
+    Each table is built column by column from its record list (known dtypes, one
+    pass per column, numpy sorts and label look-ups), and the record list is then
+    emptied on ``sim``, so that at most one table exists twice in memory, as rows
+    and as columns. ``sim`` keeps its scalars (energy, events, ...) but no records
+    afterwards.
+    """
     plat = sim.platform
-    proc_names = [p.name for p in plat.processors]
-    app_names = [a.name for a in sim.apps]
-    end = sim.sim_end_ms
+    app_labels = _labels(a.name for a in sim.apps)
+    proc_labels = _labels(p.name for p in plat.processors)
 
-    j = pd.DataFrame(
-        sim.rec_jobs,
-        columns=["job_id", "app", "arrival_ms", "finish_ms", "deadline_ms", "dropped", "end_ms", "user"],
-    ).sort_values("job_id", kind="stable", ignore_index=True)
-    j["app"] = [app_names[i] for i in j["app"]]
-    deadline = j["deadline_ms"].to_numpy(dtype=float)
-    finish = j["finish_ms"].to_numpy(dtype=float)
-    dropped = j["dropped"].to_numpy(dtype=bool)
-    j["latency_ms"] = finish - j["arrival_ms"].to_numpy(dtype=float)
-    # missed: finished late, dropped, or still running past its deadline; unknown while
-    # in flight before its deadline (see docs/metrics.md).
-    missed = np.where(np.isnan(finish), np.where(dropped | (deadline <= end), 1.0, np.nan), finish > deadline)
-    j["missed"] = pd.array([None if math.isnan(m) else bool(m) for m in missed], dtype="boolean")
-    j["deadline_ms"] = np.where(np.isinf(deadline), np.nan, deadline)
-    j = j[["job_id", "app", "arrival_ms", "finish_ms", "deadline_ms", "latency_ms", "missed", "dropped", "end_ms", "user"]]
-
-    t = pd.DataFrame(
-        sim.rec_tasks,
-        columns=[
-            "job_id", "app", "task", "model", "processor", "state", "ready_ms", "start_ms", "finish_ms",
-            "first_token_ms", "prompt_tokens", "output_tokens", "freezes", "migrations", "preds", "work_factor",
-        ],
-    ).sort_values("job_id", kind="stable", ignore_index=True)
-    t["app"] = [app_names[i] for i in t["app"]]
-    t["processor"] = [proc_names[i] if i >= 0 else "" for i in t["processor"]]
-    t["state"] = [TaskState(s).name.lower() for s in t["state"]]
-
-    s = pd.DataFrame(
-        sim.rec_segments, columns=["job_id", "app", "task", "processor", "start_ms", "end_ms", "freq_mhz", "phase"]
-    )
-    s = s.sort_values(["start_ms", "processor", "job_id"], kind="stable", ignore_index=True)
-    s["app"] = [app_names[i] for i in s["app"]]
-    s["processor"] = [proc_names[i] for i in s["processor"]]
-
+    j = _jobs_table(sim.rec_jobs, app_labels, sim.sim_end_ms)
+    _release(sim, "rec_jobs")
+    t = _tasks_table(sim.rec_tasks, app_labels, proc_labels)
+    _release(sim, "rec_tasks")
+    s = _segments_table(sim.rec_segments, app_labels, proc_labels)
+    _release(sim, "rec_segments")
     p = power_table(sim)
-    f = pd.DataFrame(sim.rec_freq, columns=["time_ms", "domain", "freq_mhz"])
-    f["domain"] = [plat.domains[i].name for i in f["domain"]]
+    _release(sim, "rec_power_t", "rec_power_p", "rec_power_w")
+    f = _frequency_table(sim.rec_freq, _labels(d.name for d in plat.domains))
+    _release(sim, "rec_freq")
 
+    summary = summary_of(sim, loaded, j, t, s)
+    return Result(jobs=j, tasks=t, segments=s, power=p, frequency=f, summary=summary)
+
+
+def summary_of(
+    sim: Simulation, loaded: LoadedConfig, jobs: pd.DataFrame, tasks: pd.DataFrame, segments: pd.DataFrame
+) -> dict[str, Any]:
+    """The summary of a finished run (metrics, run identity and manifest) from its tables.
+
+    Parameters
+    ----------
+    sim : Simulation
+        The finished simulation (its scalars: energy, peak power, events, ...; not its records).
+    loaded : LoadedConfig
+        The config it ran, for the manifest.
+    jobs, tasks, segments : DataFrame
+        The run's jobs, tasks and segments tables (or at least the columns the summary reads).
+
+    Returns
+    -------
+    dict
+        ``Result.summary``.
+    """
+    plat = sim.platform
     summary = summarize(
-        j, t, s,
-        sim_end_ms=end,
+        jobs, tasks, segments,
+        sim_end_ms=sim.sim_end_ms,
         warmup_ms=sim.spec.warmup_ms,
         capacities={pr.name: pr.capacity for pr in plat.processors},
         energy_mj=sim.energy_mj,
@@ -177,4 +194,186 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
         "events": sim._n_events,
         "sources": {k or "experiment": Path(v).name for k, v in sorted(loaded.origins.items())},
     }
-    return Result(jobs=j, tasks=t, segments=s, power=p, frequency=f, summary=summary)
+    return summary
+
+
+# ------------------------------------------------------------ table building
+#
+# The engine records one tuple per job, task, segment and frequency change. A
+# DataFrame built from a list of tuples goes through a 2-D object array and type
+# inference per column, which cost more than half of building the result. Here
+# every column is read once from the records with its known dtype, the sorts are
+# numpy sorts on the raw numeric keys and index columns become names by indexing
+# an array of labels.
+
+JOB_RECORD = (
+    ("job_id", np.int64), ("app", np.int64), ("arrival_ms", float), ("finish_ms", float),
+    ("deadline_ms", float), ("dropped", bool), ("end_ms", float), ("user", np.int64),
+)
+"""Fields of the engine's job record (``Simulation.rec_jobs``) and their dtypes; ``app`` is an index."""
+TASK_RECORD = (
+    ("job_id", np.int64), ("app", np.int64), ("task", object), ("model", object), ("processor", np.int64),
+    ("state", np.int64), ("ready_ms", float), ("start_ms", float), ("finish_ms", float), ("first_token_ms", float),
+    ("prompt_tokens", np.int64), ("output_tokens", np.int64), ("freezes", np.int64), ("migrations", np.int64),
+    ("preds", object), ("work_factor", float),
+)
+"""Fields of the engine's task record (``Simulation.rec_tasks``); ``app``, ``processor`` (-1: none) and
+``state`` (a :class:`TaskState` value) are indices."""
+SEGMENT_RECORD = (
+    ("job_id", np.int64), ("app", np.int64), ("task", object), ("processor", np.int64),
+    ("start_ms", float), ("end_ms", float), ("freq_mhz", float), ("phase", np.int64),
+)
+"""Fields of the engine's segment record (``Simulation.rec_segments``); ``app`` and ``processor`` are indices."""
+FREQ_RECORD = (("time_ms", float), ("domain", np.int64), ("freq_mhz", float))
+"""Fields of the engine's frequency record (``Simulation.rec_freq``); ``domain`` is an index."""
+
+_STATE_LABELS = np.empty(max(TaskState) + 1, dtype=object)
+_STATE_LABELS[[int(s) for s in TaskState]] = [s.name.lower() for s in TaskState]
+
+
+def _labels(names: Any) -> np.ndarray:
+    """Names as an object array, to be indexed by an integer column (``labels[codes]``)."""
+    out = list(names)
+    arr = np.empty(len(out), dtype=object)  # not np.array(out): that makes a fixed-width str array
+    arr[:] = out
+    return arr
+
+
+def _columns(rows: list[tuple], fields: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
+    """One array per record field, in field order.
+
+    Parameters
+    ----------
+    rows : list of tuple
+        Records, each with one value per field.
+    fields : tuple of (name, dtype)
+        Field names and the dtypes their columns get.
+
+    Returns
+    -------
+    dict
+        Field name -> 1-D array of ``len(rows)`` values.
+    """
+    n = len(rows)
+    # One pass per field without transposing the records first: no second set of
+    # tuples as large as the records themselves.
+    return {
+        name: np.fromiter(map(itemgetter(k), rows), dtype=dtype, count=n) for k, (name, dtype) in enumerate(fields)
+    }
+
+
+def _take(cols: dict[str, np.ndarray], order: np.ndarray) -> None:
+    """Reorder every column in place of the dict (rows in ``order``)."""
+    for name, col in cols.items():
+        cols[name] = col[order]
+
+
+def _jobs_table(rows: list[tuple], app_labels: np.ndarray, end_ms: float) -> pd.DataFrame:
+    """jobs.csv from the job records, sorted by job id.
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``Simulation.rec_jobs`` (fields in :data:`JOB_RECORD`).
+    app_labels : ndarray of str
+        App names by app index.
+    end_ms : float
+        End of the run (ms), which decides ``missed`` for jobs still in flight.
+    """
+    c = _columns(rows, JOB_RECORD)
+    _take(c, np.argsort(c["job_id"], kind="stable"))
+    arrival, finish, deadline, dropped = c["arrival_ms"], c["finish_ms"], c["deadline_ms"], c["dropped"]
+    unfinished = np.isnan(finish)
+    # missed: finished late, dropped, or still running past its deadline; unknown while
+    # in flight before its deadline (see docs/metrics.md).
+    unknown = unfinished & ~(dropped | (deadline <= end_ms))
+    missed = pd.arrays.BooleanArray((unfinished | (finish > deadline)) & ~unknown, unknown)
+    return _frame(
+        {
+            "job_id": c["job_id"],
+            "app": app_labels[c["app"]],
+            "arrival_ms": arrival,
+            "finish_ms": finish,
+            "deadline_ms": np.where(np.isinf(deadline), np.nan, deadline),
+            "latency_ms": finish - arrival,
+            "missed": missed,
+            "dropped": dropped,
+            "end_ms": c["end_ms"],
+            "user": c["user"],
+        }
+    )
+
+
+def _tasks_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
+    """tasks.csv from the task records, stably sorted by job id (a job's tasks keep their order).
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``Simulation.rec_tasks`` (fields in :data:`TASK_RECORD`).
+    app_labels, proc_labels : ndarray of str
+        App and processor names by index.
+    """
+    c = _columns(rows, TASK_RECORD)
+    _take(c, np.argsort(c["job_id"], kind="stable"))
+    c["app"] = app_labels[c["app"]]
+    # Processor index -1 (the task never got one) indexes the appended "".
+    c["processor"] = np.append(proc_labels, "")[c["processor"]]
+    c["state"] = _STATE_LABELS[c["state"]]
+    return _frame(c)
+
+
+def _segments_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
+    """segments.csv from the segment records, stably sorted by start, processor index, job id.
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``Simulation.rec_segments`` (fields in :data:`SEGMENT_RECORD`).
+    app_labels, proc_labels : ndarray of str
+        App and processor names by index.
+    """
+    c = _columns(rows, SEGMENT_RECORD)
+    # lexsort is stable; its last key is the primary one. The processor key is the
+    # index (not the name), as the rows were always sorted before naming processors.
+    _take(c, np.lexsort((c["job_id"], c["processor"], c["start_ms"])))
+    c["app"] = app_labels[c["app"]]
+    c["processor"] = proc_labels[c["processor"]]
+    return _frame(c)
+
+
+def _frequency_table(rows: list[tuple], domain_labels: np.ndarray) -> pd.DataFrame:
+    """frequency.csv from the frequency records, in record order.
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``Simulation.rec_freq`` (fields in :data:`FREQ_RECORD`).
+    domain_labels : ndarray of str
+        DVFS domain names by index.
+    """
+    c = _columns(rows, FREQ_RECORD)
+    c["domain"] = domain_labels[c["domain"]]
+    return _frame(c)
+
+
+def _frame(cols: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame of the columns, without copying them; object columns hold names (str dtype).
+
+    pandas infers the str dtype from the names themselves, so an empty table gets
+    it explicitly: the same dtypes whether or not the run recorded rows.
+    """
+    df = pd.DataFrame(cols, copy=False)
+    if df.empty:
+        df = df.astype({name: "str" for name, col in cols.items() if col.dtype == object})
+    return df
+
+
+def _release(sim: Simulation, *names: str) -> None:
+    """Empty record containers whose table exists, so their rows can be freed before the next table.
+
+    Each is replaced by an empty one of the same type (a list or a typed array),
+    not cleared in place, so a caller still holding the old object keeps its rows.
+    """
+    for name in names:
+        setattr(sim, name, getattr(sim, name)[:0])

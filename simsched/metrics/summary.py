@@ -98,16 +98,19 @@ def summarize(
     XRBench score are None (docs/metrics.md, "UXCost and the XRBench score").
     """
     window = sim_end_ms - warmup_ms
-    measured = jobs[jobs["arrival_ms"] >= warmup_ms]
-    mtasks = tasks[tasks["job_id"].isin(measured["job_id"])]
+    measured = _where(jobs, (jobs["arrival_ms"] >= warmup_ms).to_numpy())
+    # job_metrics reads only the LLM tasks (first token set): select them once, so
+    # the per-app selections below scan those few rows rather than every task.
+    llm = tasks["first_token_ms"].notna().to_numpy() & tasks["job_id"].isin(measured["job_id"].to_numpy()).to_numpy()
+    mllm = tasks[llm]
     summary: dict[str, Any] = {
         "sim_end_ms": sim_end_ms,
         "warmup_ms": warmup_ms,
-        "overall": job_metrics(measured, mtasks, window),
+        "overall": job_metrics(measured, mllm, window),
         "apps": {},
     }
     for app, g in measured.groupby("app", sort=True):
-        summary["apps"][str(app)] = job_metrics(g, mtasks[mtasks["app"] == app], window)
+        summary["apps"][str(app)] = job_metrics(g, mllm[mllm["app"] == app], window)
     busy = (segments["end_ms"] - segments["start_ms"]).groupby(segments["processor"]).sum()
     summary["utilization"] = {
         p: float(busy.get(p, 0.0)) / (cap * sim_end_ms) if sim_end_ms > 0 else None for p, cap in capacities.items()
@@ -136,16 +139,27 @@ def _add_xr(
 ) -> None:
     """UXCost (overall and per app) and the XRBench score (overall and per model)."""
     model = EnergyModel(platform) if platform is not None else None
+    # Both metrics need each task's energy. It depends only on the task's own
+    # segments, so it is computed once for all tasks and shared (the same values
+    # as computing it per metric on the window's rows).
+    energy = model.task_energy_mj(tasks, segments) if model is not None and not measured.empty else None
     ux = uxcost_metrics(
         measured, tasks, segments, energy_mj=energy_mj, sim_end_ms=sim_end_ms, warmup_ms=warmup_ms,
-        model=model, power_mode=power_mode,
+        model=model, power_mode=power_mode, task_energy_mj=energy,
     )
     summary["overall"]["uxcost"] = ux["overall"]
     for app, m in summary["apps"].items():
         m["uxcost"] = ux["apps"].get(app)
     summary["xrbench_score"] = (
-        xrbench_score(measured, tasks, segments, model, sim_end_ms=sim_end_ms) if model is not None else None
+        xrbench_score(measured, tasks, segments, model, sim_end_ms=sim_end_ms, task_energy_mj=energy)
+        if model is not None
+        else None
     )
+
+
+def _where(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``df`` where ``mask`` holds; ``df`` itself (no copy) when all do."""
+    return df if mask.all() else df[mask]
 
 
 def _clean(x: Any) -> Any:

@@ -161,13 +161,20 @@ class EnergyModel:
         ----------
         segments, tasks : DataFrame
             Rows of segments.csv and tasks.csv of one run (tasks give each
-            segment's model and, for LLMs, the end of the prefill phase).
+            segment's model and, for LLMs, the end of the prefill phase). Every
+            segment's ``(job_id, task)`` must be a row of ``tasks``.
+
+        Returns
+        -------
+        ndarray
+            One value per row of ``segments`` (mJ), in their order.
         """
         if segments.empty:
             return np.zeros(0)
-        key = tasks.set_index(["job_id", "task"])[["model", "first_token_ms"]]
-        info = key.reindex(pd.MultiIndex.from_arrays([segments["job_id"], segments["task"]]))
-        models = info["model"].to_numpy()
+        return self._segment_energy(segments, tasks, task_rows(tasks, segments))
+
+    def _segment_energy(self, segments: pd.DataFrame, tasks: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """:meth:`segment_energy_mj`, given each segment's row position in ``tasks`` (``rows``)."""
         starts = segments["start_ms"].to_numpy(dtype=float)
         ends = segments["end_ms"].to_numpy(dtype=float)
         if "phase" in segments.columns:
@@ -175,12 +182,26 @@ class EnergyModel:
         else:
             # Older tables: segments are split at the prefill/decode boundary, so a
             # segment that starts at or after the first token is in the decode phase.
-            decoding = starts >= info["first_token_ms"].to_numpy(dtype=float) - _TOL_MS
+            decoding = starts >= tasks["first_token_ms"].to_numpy(dtype=float)[rows] - _TOL_MS
         # Power per busy slot at each (processor, frequency) pair, computed once per pair.
-        codes, pairs = pd.MultiIndex.from_arrays([segments["processor"], segments["freq_mhz"]]).factorize()
-        slot_w = np.array([self._slot_w(p, float(f)) for p, f in pairs])[codes]
-        first = np.array([self._act[m][0] for m in models], dtype=float)
-        decode = np.array([np.nan if self._act[m][1] is None else self._act[m][1] for m in models], dtype=float)
+        proc_codes, procs = pd.factorize(segments["processor"])
+        freq_codes, freqs = pd.factorize(segments["freq_mhz"].to_numpy(dtype=float))
+        pair_codes, pairs = pd.factorize(proc_codes * len(freqs) + freq_codes)
+        pair_w = [self._slot_w(procs[c // len(freqs)], float(freqs[c % len(freqs)])) for c in pairs]
+        slot_w = np.array(pair_w, dtype=float)[pair_codes]
+        # Activities per model, looked up once per model that ran (not per row).
+        model_codes, names = pd.factorize(tasks["model"])
+        seg_models = model_codes[rows]
+        first_of = np.full(len(names), np.nan)
+        decode_of = np.full(len(names), np.nan)
+        for c in np.unique(seg_models):
+            if c < 0:
+                raise ValueError("a segment's task has no model")
+            first, decode = self._act[names[c]]
+            first_of[c] = first
+            decode_of[c] = np.nan if decode is None else decode
+        first = first_of[seg_models]
+        decode = decode_of[seg_models]
         act = np.where(decoding & ~np.isnan(decode), decode, first)
         return (ends - starts) * act * slot_w
 
@@ -189,11 +210,65 @@ class EnergyModel:
         return p.dyn_w[p.domain.opp_index(freq_mhz)] / p.capacity
 
     def task_energy_mj(self, tasks: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
-        """Energy above idle of each task (mJ), aligned with the rows of ``tasks`` (0 if it never ran)."""
-        e = pd.Series(self.segment_energy_mj(segments, tasks), index=segments.index, dtype=float)
-        per = e.groupby([segments["job_id"], segments["task"]]).sum()
-        idx = pd.MultiIndex.from_arrays([tasks["job_id"], tasks["task"]])
-        return pd.Series(per.reindex(idx).fillna(0.0).to_numpy(), index=tasks.index)
+        """Energy above idle of each task (mJ), aligned with the rows of ``tasks`` (0 if it never ran).
+
+        Parameters
+        ----------
+        tasks, segments : DataFrame
+            Rows of tasks.csv and segments.csv of one run; every segment's task
+            must be among ``tasks``.
+
+        Returns
+        -------
+        Series
+            The sum of the energies of each task's segments (mJ), with the index of ``tasks``.
+        """
+        out = np.zeros(len(tasks))
+        if not segments.empty:
+            rows = task_rows(tasks, segments)
+            e = self._segment_energy(segments, tasks, rows)
+            # pandas' grouped sum (compensated, over each group's rows in table order),
+            # as the summary has always summed a task's segments.
+            per = pd.Series(e).groupby(rows).sum()
+            out[per.index.to_numpy()] = per.to_numpy()
+        return pd.Series(out, index=tasks.index)
+
+
+def task_rows(tasks: pd.DataFrame, segments: pd.DataFrame) -> np.ndarray:
+    """Row position in ``tasks`` of each segment's task, matched on ``(job_id, task)``.
+
+    Task names become integer codes, so the join is on one int64 key
+    (``job_id * names + code``) rather than on pairs of strings.
+
+    Parameters
+    ----------
+    tasks, segments : DataFrame
+        Rows of tasks.csv and segments.csv; a task is identified by its job id
+        and its name, which must be unique among ``tasks``.
+
+    Returns
+    -------
+    ndarray of int
+        One position (0-based, into ``tasks``) per row of ``segments``.
+
+    Raises
+    ------
+    ValueError
+        If a segment's task is not in ``tasks``.
+    """
+    task_codes, names = pd.factorize(tasks["task"])
+    seg_codes = pd.Index(names).get_indexer(segments["task"])
+    k = max(len(names), 1)
+    task_key = tasks["job_id"].to_numpy(dtype=np.int64) * k + task_codes
+    seg_key = segments["job_id"].to_numpy(dtype=np.int64) * k + seg_codes
+    rows = pd.Index(task_key).get_indexer(seg_key)
+    bad = (rows < 0) | (seg_codes < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"segment of task {segments['task'].iloc[i]!r} of job {segments['job_id'].iloc[i]} has no row in tasks"
+        )
+    return rows
 
 
 # ---------------------------------------------------------- summary parts
@@ -209,6 +284,7 @@ def uxcost_metrics(
     warmup_ms: float,
     model: EnergyModel | None = None,
     power_mode: str | None = None,
+    task_energy_mj: pd.Series | None = None,
 ) -> dict[str, Any]:
     """UXCost of the measurement window, overall and per app.
 
@@ -225,6 +301,11 @@ def uxcost_metrics(
         Needed for the per-app values (attribution of energy to apps).
     power_mode : str, optional
         The run's power mode (which processors draw idle power).
+    task_energy_mj : Series, optional
+        Energy above idle of each row of ``tasks`` (mJ), as
+        ``model.task_energy_mj(tasks, segments)`` gives it; computed when not
+        given. A task's energy depends only on its own segments, so one series
+        serves every window.
 
     Returns
     -------
@@ -239,30 +320,51 @@ def uxcost_metrics(
     out: dict[str, Any] = {"overall": _uxcost_of(jobs, e_window), "apps": {}}
     if model is None or jobs.empty:
         return out
-    ids = set(jobs["job_id"])
-    mt = tasks[tasks["job_id"].isin(ids)]
-    ms = segments[segments["job_id"].isin(ids)]
-    e_task = model.task_energy_mj(mt, ms)
-    dyn = e_task.groupby(mt["app"]).sum()
+    in_window = tasks["job_id"].isin(jobs["job_id"].to_numpy()).to_numpy()
+    if task_energy_mj is None:
+        in_segs = segments["job_id"].isin(jobs["job_id"].to_numpy()).to_numpy()
+        e_task = model.task_energy_mj(_rows(tasks, in_window), _rows(segments, in_segs)).to_numpy()
+    else:
+        e_task = task_energy_mj.to_numpy(dtype=float)[in_window]
+    # Grouped sums in task order, compensated as pandas sums them.
+    dyn = pd.Series(e_task).groupby(tasks["app"].to_numpy()[in_window]).sum()
     base = model.baseline_w(power_mode) * window
     n_all = len(jobs)
-    counts = jobs.groupby("app").size()
     # Each app's share of the window's energy: the dynamic energy of its tasks plus
     # the idle and static energy split per arrived job. The shares sum to the
     # window's energy, and with warmup_ms = 0 each is exactly dyn_a + base * n_a / n.
     total = float(dyn.sum()) + base
-    for app, g in jobs.groupby("app", sort=True):
-        share = (float(dyn.get(app, 0.0)) + base * counts[app] / n_all) / total if total > 0 else 0.0
-        out["apps"][str(app)] = _uxcost_of(g, e_window * share)
+    app_codes, apps = pd.factorize(jobs["app"], sort=True)  # sorted names, as a sorted groupby gives them
+    counts = np.bincount(app_codes, minlength=len(apps))
+    decided, missed = _decided_missed(jobs)
+    n_decided = np.bincount(app_codes, weights=decided, minlength=len(apps))
+    n_missed = np.bincount(app_codes, weights=missed, minlength=len(apps))
+    for a, app in enumerate(apps):
+        share = (float(dyn.get(app, 0.0)) + base * counts[a] / n_all) / total if total > 0 else 0.0
+        out["apps"][str(app)] = _finite(uxcost(float(e_window * share), int(n_decided[a]), int(n_missed[a])))
     return out
 
 
-def _uxcost_of(jobs: pd.DataFrame, energy_mj: float) -> float | None:
-    decided = jobs["missed"].notna()
-    n = int(decided.sum())
-    missed = int(jobs.loc[decided, "missed"].astype(bool).sum())
-    v = uxcost(float(energy_mj), n, missed)
+def _rows(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``df`` where ``mask`` holds; ``df`` itself when all do (no copy)."""
+    return df if mask.all() else df[mask]
+
+
+def _decided_missed(jobs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per job: whether ``missed`` is known, and whether it is known and true."""
+    decided = jobs["missed"].notna().to_numpy()
+    missed = decided & jobs["missed"].fillna(False).to_numpy(dtype=bool)
+    return decided, missed
+
+
+def _finite(v: float) -> float | None:
+    """``v``, or None when it is not finite (summary.json has no NaN or infinity)."""
     return None if not math.isfinite(v) else v
+
+
+def _uxcost_of(jobs: pd.DataFrame, energy_mj: float) -> float | None:
+    decided, missed = _decided_missed(jobs)
+    return _finite(uxcost(float(energy_mj), int(decided.sum()), int(missed.sum())))
 
 
 def xrbench_score(
@@ -274,6 +376,7 @@ def xrbench_score(
     sim_end_ms: float,
     k: float = K_RT,
     e_max_mj: float = E_MAX_MJ,
+    task_energy_mj: pd.Series | None = None,
 ) -> dict[str, Any] | None:
     """The XRBench score of the jobs given (the measurement window), overall and per model.
 
@@ -302,6 +405,9 @@ def xrbench_score(
         RT steepness (1/ms).
     e_max_mj : float
         Energy budget per inference (mJ).
+    task_energy_mj : Series, optional
+        Energy above idle of each row of ``tasks`` (mJ), as
+        ``model.task_energy_mj(tasks, segments)`` gives it; computed when not given.
 
     Returns
     -------
@@ -312,29 +418,36 @@ def xrbench_score(
     """
     if jobs.empty or jobs["deadline_ms"].isna().any():
         return None
-    jt = jobs.set_index("job_id")
-    t = tasks[tasks["job_id"].isin(jt.index) & (tasks["state"] != "skipped")]
-    if t.empty:
+    job_ids = jobs["job_id"].to_numpy()
+    frame = (tasks["job_id"].isin(job_ids) & (tasks["state"] != "skipped")).to_numpy()
+    if not frame.any():
         return None
-    deadline = t["job_id"].map(jt["deadline_ms"]).to_numpy(dtype=float)
-    job_dropped = t["job_id"].map(jt["dropped"]).to_numpy(dtype=bool)
+    t = _rows(tasks, frame)
+    # Each frame's job, by position in jobs (job ids are unique).
+    job_pos = pd.Index(job_ids).get_indexer(t["job_id"])
+    deadline = jobs["deadline_ms"].to_numpy(dtype=float)[job_pos]
+    job_dropped = jobs["dropped"].to_numpy(dtype=bool)[job_pos]
     finish = t["finish_ms"].to_numpy(dtype=float)
     done = (t["state"] == "done").to_numpy()
     dropped = ~done & job_dropped
     overdue = ~done & ~job_dropped & (deadline <= sim_end_ms)
     counted = done | dropped | overdue
-    energy = model.task_energy_mj(t, segments[segments["job_id"].isin(jt.index)]).to_numpy()
+    if task_energy_mj is None:
+        in_segs = segments["job_id"].isin(job_ids).to_numpy()
+        energy = model.task_energy_mj(t, _rows(segments, in_segs)).to_numpy()
+    else:
+        energy = task_energy_mj.to_numpy(dtype=float)[frame]
     rt = np.where(done, rt_score(np.where(done, finish - deadline, 0.0), k), 0.0)
     en = np.where(done, en_score(energy, e_max_mj), 0.0)
     per = rt * en  # 0 for dropped and overdue frames
     models: dict[str, Any] = {}
-    names = t["model"].to_numpy()
-    for name in sorted(set(names[counted])):
-        sel = counted & (names == name)
+    model_codes, names = pd.factorize(t["model"])
+    for c in sorted(np.unique(model_codes[counted]), key=lambda c: names[c]):
+        sel = counted & (model_codes == c)
         n = int(sel.sum())
         nd = int((sel & dropped).sum())
         fin = sel & done
-        models[str(name)] = {
+        models[str(names[c])] = {
             "score": float(per[sel].sum()) / n * (1.0 - nd / n),
             "frames": n,
             "dropped_frames": nd,
