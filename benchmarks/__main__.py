@@ -236,6 +236,30 @@ def bench_sizes(sizes: list[int], policy: str, repeats: int) -> list[dict[str, A
     return out
 
 
+def bench_stream(n: int, policy: str) -> dict[str, Any]:
+    """One streaming run of ``n`` tasks in a fresh interpreter."""
+    r = run_in_subprocess("benchmarks.worker", ["stream", str(n), policy])
+    r["requested"] = n
+    if "error" not in r:
+        r["us_per_task"] = r["total_s"] / max(1, r["n_tasks"]) * 1e6
+    return r
+
+
+def print_stream(r: dict[str, Any], in_memory: dict[str, Any] | None) -> None:
+    """The streaming line, next to the in-memory run of the same size."""
+    print(f"\n## Streaming: {r['requested']:,} tasks written to disk while the run goes (simulate_streaming)\n")
+    if "error" in r:
+        print(f"error: {r['error']}")
+        return
+    line = (
+        f"total {r['total_s']:.2f} s ({r['us_per_task']:.1f} us/task, CSV writing included), "
+        f"peak RSS {r['peak_rss_mb']:.0f} MB, files {r['files_mb']:.0f} MB"
+    )
+    if in_memory is not None and "error" not in in_memory:
+        line += f"; in memory: {in_memory['total_s']:.2f} s without writing, peak {in_memory['peak_rss_mb']:.0f} MB"
+    print(line)
+
+
 def print_sizes(rows: list[dict[str, Any]], policy: str) -> None:
     """The scaling table."""
     print(f"\n## Scaling: {policy}, each run in a fresh interpreter (fastest of {rows[0].get('runs', 1)} up to 2e5 tasks, one run above)")
@@ -404,9 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     print_throughput(tp, RATIO_GOALS)
 
     size_rows = None
+    stream_row = None
     if not args.no_sizes and sizes:
         size_rows = bench_sizes(sizes, args.size_policy, args.repeats)
         print_sizes(size_rows, args.size_policy)
+        stream_row = bench_stream(sizes[-1], args.size_policy)
+        print_stream(stream_row, next((r for r in size_rows if r["requested"] == sizes[-1]), None))
 
     xr = None
     stand_in = False
@@ -425,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": _machine(),
             "throughput": tp,
             "sizes": size_rows,
+            "stream": stream_row,
             "xr": xr,
             "goals": goals,
             "elapsed_s": elapsed,

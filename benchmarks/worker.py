@@ -4,6 +4,9 @@
     Runs the benchmark scenario with about N tasks and prints, as one JSON line,
     the phase times, the resident memory after the imports, after the engine
     run (the records are then complete but no table exists yet) and its peak.
+``python -m benchmarks.worker stream N POLICY``
+    The same scenario as a streaming run (tables written to a temporary
+    directory while the run goes): total time and peak resident memory.
 ``python -m benchmarks.worker xr POLICY``
     Runs the 60-second XRBench AR-assistant experiment once, cold: the time
     includes importing simsched and its dependencies.
@@ -57,6 +60,32 @@ def _size(n_tasks: int, policy: str) -> dict:
     }
 
 
+def _stream(n_tasks: int, policy: str) -> dict:
+    """A streaming run (``simulate_streaming``) of ``n_tasks`` tasks into a temporary directory."""
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.measure import current_rss_mb, peak_rss_mb
+    from benchmarks.scenario import make_scenario
+    from simsched.api import simulate_streaming
+
+    base = current_rss_mb()
+    scenario = make_scenario(n_tasks)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        summary = simulate_streaming(scenario.config(policy), Path(tmp) / "run")
+        t1 = time.perf_counter()
+        size = sum(f.stat().st_size for f in (Path(tmp) / "run").iterdir())
+    return {
+        "n_tasks": scenario.n_tasks,
+        "jobs": summary["overall"]["jobs_arrived"],
+        "total_s": t1 - t0,
+        "rss_base_mb": base,
+        "peak_rss_mb": peak_rss_mb(),
+        "files_mb": size / 1e6,
+    }
+
+
 def _xr(policy: str) -> dict:
     from benchmarks.measure import XR_CONFIG, peak_rss_mb
     from simsched import simulate
@@ -78,6 +107,8 @@ def main(argv: list[str]) -> int:
     """Dispatch on the first argument and print the measurement as JSON."""
     if len(argv) == 3 and argv[0] == "size":
         out = _size(int(float(argv[1])), argv[2])
+    elif len(argv) == 3 and argv[0] == "stream":
+        out = _stream(int(float(argv[1])), argv[2])
     elif len(argv) == 2 and argv[0] == "xr":
         out = _xr(argv[1])
     else:

@@ -40,3 +40,67 @@ def simulate(
         loaded = load_config(config, overrides, seed)
     sim = Simulation(loaded.spec).run()
     return build_result(sim, loaded)
+
+
+def simulate_streaming(
+    config: str | Path | dict[str, Any] | LoadedConfig,
+    out_dir: str | Path,
+    *,
+    overrides: list[str] | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    chunk_rows: int | None = None,
+) -> dict[str, Any]:
+    """Run one simulation, writing its tables to ``out_dir`` while it runs.
+
+    For runs too long to keep in memory: the records are flushed to the CSV files
+    every ``chunk_rows`` records, so they never hold more than about that many
+    rows, and the files are byte-identical to those of ``simulate(config).write(out_dir)``
+    (:mod:`simsched.streaming` explains how). The directory is written into a
+    temporary folder beside ``out_dir`` and renamed into place at the end; an
+    existing ``out_dir`` is replaced only with ``force``, and a failed run leaves
+    it as it was.
+
+    Parameters
+    ----------
+    config, overrides, seed
+        As for :func:`simulate`.
+    out_dir : str or Path
+        The run directory to create.
+    force : bool
+        Replace an existing ``out_dir``.
+    chunk_rows : int, optional
+        Records (tasks, segments and power rows) per flush; default
+        :data:`simsched.streaming.CHUNK_ROWS`.
+
+    Returns
+    -------
+    dict
+        The summary (also written as ``summary.json``). Read the tables with
+        :func:`simsched.report.read_run` or pandas.
+    """
+    from simsched.result import dumps, replace_dir, summary_of, temp_dir_for
+    from simsched.streaming import CHUNK_ROWS, stream_run
+
+    if isinstance(config, LoadedConfig):
+        loaded = config
+        if overrides or seed is not None:
+            raise ValueError("give overrides and seed to load_config, not with a LoadedConfig")
+    else:
+        loaded = load_config(config, overrides, seed)
+    out = Path(out_dir)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to replace it")
+    sim = Simulation(loaded.spec)
+    tmp = temp_dir_for(out)
+    try:
+        jobs, tasks, segments = stream_run(sim, tmp, chunk_rows or CHUNK_ROWS)
+        summary = summary_of(sim, loaded, jobs, tasks, segments)
+        (tmp / "summary.json").write_text(dumps(summary) + "\n", encoding="utf-8")
+        replace_dir(tmp, out)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary

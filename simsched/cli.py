@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key by its dotted path")
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     run.add_argument("--check", action="store_true", help="check the run's invariants; exit 1 if any is violated")
+    run.add_argument(
+        "--stream", action="store_true",
+        help="write the tables to --out while the run goes (for runs too long to keep in memory; same files)",
+    )
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     run.set_defaults(func=_cmd_run)
 
@@ -95,6 +99,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from simsched.config.loader import load_config
 
     loaded = load_config(args.config, args.set, args.seed)
+    if args.stream and not args.out:
+        raise ConfigError(args.config, "", "--stream writes the tables while the run goes: give --out DIR")
     if args.out:
         out = Path(args.out)
         if out.exists() and not args.force:
@@ -105,9 +111,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if blocker is not None:  # checked before a possibly long run
             raise ConfigError(args.out, "", f"cannot create the run directory: {blocker} is not a directory")
     t0 = time.perf_counter()
-    result = simulate(loaded)
+    if args.stream:
+        from simsched.api import simulate_streaming
+
+        try:
+            summary = simulate_streaming(loaded, args.out, force=args.force)
+        except OSError as exc:
+            raise ConfigError(args.out, "", f"cannot write the run directory ({exc.strerror or exc})") from None
+        result = None
+    else:
+        result = simulate(loaded)
+        summary = result.summary
     wall = time.perf_counter() - t0
-    if args.out:
+    if args.out and result is not None:
         try:
             result.write(args.out, force=args.force)
         except OSError as exc:
@@ -115,10 +131,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         from simsched.result import dumps
 
-        print(dumps(result.summary))
+        print(dumps(summary))
     else:
-        print(format_summary(result.summary))
-        print(f"simulated {result.summary['sim_end_ms'] / 1000:g} s in {wall:.2f} s wall time", file=sys.stderr)
+        print(format_summary(summary))
+        print(f"simulated {summary['sim_end_ms'] / 1000:g} s in {wall:.2f} s wall time", file=sys.stderr)
         if args.out:
             print(f"run directory: {args.out}")
         else:
@@ -126,6 +142,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.check:
         from simsched.invariants import check_invariants
 
+        if result is None:  # a streamed run: the tables are on disk
+            from simsched.report import read_run
+
+            result = read_run(args.out)
         problems = check_invariants(result)
         for line in problems:
             print(f"invariant violated: {line}", file=sys.stderr)

@@ -130,18 +130,18 @@ def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
     afterwards.
     """
     plat = sim.platform
-    app_labels = _labels(a.name for a in sim.apps)
-    proc_labels = _labels(p.name for p in plat.processors)
+    app_labels = labels(a.name for a in sim.apps)
+    proc_labels = labels(p.name for p in plat.processors)
 
-    j = _jobs_table(sim.rec_jobs, app_labels, sim.sim_end_ms)
+    j = jobs_table(sim.rec_jobs, app_labels, sim.sim_end_ms)
     _release(sim, "rec_jobs")
-    t = _tasks_table(sim.rec_tasks, app_labels, proc_labels)
+    t = tasks_table(sim.rec_tasks, app_labels, proc_labels)
     _release(sim, "rec_tasks")
-    s = _segments_table(sim.rec_segments, app_labels, proc_labels)
+    s = segments_table(sim.rec_segments, app_labels, proc_labels)
     _release(sim, "rec_segments")
     p = power_table(sim)
     _release(sim, "rec_power_t", "rec_power_p", "rec_power_w")
-    f = _frequency_table(sim.rec_freq, _labels(d.name for d in plat.domains))
+    f = frequency_table(sim.rec_freq, labels(d.name for d in plat.domains))
     _release(sim, "rec_freq")
 
     summary = summary_of(sim, loaded, j, t, s)
@@ -231,7 +231,7 @@ _STATE_LABELS = np.empty(max(TaskState) + 1, dtype=object)
 _STATE_LABELS[[int(s) for s in TaskState]] = [s.name.lower() for s in TaskState]
 
 
-def _labels(names: Any) -> np.ndarray:
+def labels(names: Any) -> np.ndarray:
     """Names as an object array, to be indexed by an integer column (``labels[codes]``)."""
     out = list(names)
     arr = np.empty(len(out), dtype=object)  # not np.array(out): that makes a fixed-width str array
@@ -268,7 +268,7 @@ def _take(cols: dict[str, np.ndarray], order: np.ndarray) -> None:
         cols[name] = col[order]
 
 
-def _jobs_table(rows: list[tuple], app_labels: np.ndarray, end_ms: float) -> pd.DataFrame:
+def jobs_table(rows: list[tuple], app_labels: np.ndarray, end_ms: float) -> pd.DataFrame:
     """jobs.csv from the job records, sorted by job id.
 
     Parameters
@@ -304,7 +304,7 @@ def _jobs_table(rows: list[tuple], app_labels: np.ndarray, end_ms: float) -> pd.
     )
 
 
-def _tasks_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
+def tasks_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
     """tasks.csv from the task records, stably sorted by job id (a job's tasks keep their order).
 
     Parameters
@@ -323,7 +323,7 @@ def _tasks_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndar
     return _frame(c)
 
 
-def _segments_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
+def segments_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarray) -> pd.DataFrame:
     """segments.csv from the segment records, stably sorted by start, processor index, job id.
 
     Parameters
@@ -342,7 +342,7 @@ def _segments_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.n
     return _frame(c)
 
 
-def _frequency_table(rows: list[tuple], domain_labels: np.ndarray) -> pd.DataFrame:
+def frequency_table(rows: list[tuple], domain_labels: np.ndarray) -> pd.DataFrame:
     """frequency.csv from the frequency records, in record order.
 
     Parameters
