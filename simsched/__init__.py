@@ -1,6 +1,6 @@
 """simsched: a discrete-event simulator of scheduling policies on heterogeneous SoCs."""
 
-from simsched.api import simulate
+from simsched.api import simulate, simulate_streaming
 from simsched.config.loader import LoadedConfig, load_config
 from simsched.engine.simulation import Simulation
 from simsched.errors import ConfigError, PolicyError, SimschedError
@@ -24,4 +24,5 @@ __all__ = [
     "register_governor",
     "register_policy",
     "simulate",
+    "simulate_streaming",
 ]
