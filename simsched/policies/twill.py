@@ -8,7 +8,7 @@ was reconstructed here.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import itertools
 import math
 
@@ -29,6 +29,10 @@ AFFINITY = {
 }
 
 _LIVE = (TaskState.RUNNING, TaskState.WAITING)
+_RUNNING = TaskState.RUNNING
+_READY = TaskState.READY
+_FROZEN = TaskState.FROZEN
+_UNSET = object()
 
 
 @register_policy("twill")
@@ -49,6 +53,13 @@ class Twill(Policy):
         Choose frequencies to minimise latency within the power budget (else run at the highest allowed OPPs).
     window : int
         Ready tasks considered per dispatch, in priority order (bounds the cost under overload).
+
+    Notes
+    -----
+    Twill dispatches after every event, so its dispatch is kept cheap without
+    changing any decision (docs/policies/twill.md, "Cost"): what a decision reads is
+    cached for as long as it provably stays the same, and work whose outcome is
+    already known is skipped.
     """
 
     controls_frequency = True
@@ -68,41 +79,92 @@ class Twill(Policy):
         self.freeze_enabled = freeze
         self.dvfs = dvfs
         self.window = window
-        self._queue: list = []  # heap of (-priority, deadline, ready order, task)
+        # Ready tasks, sorted: (-priority, deadline, ready order, task, memo). The ready
+        # order is unique, so the memo (see _memo) never takes part in a comparison.
+        self._queue: list = []
         self._seq = itertools.count()
         self._reserved: dict[int, object] = {}  # processor index -> task on its way there
         self._freezing: set = set()  # tasks asked to freeze for a waiting task (held, so never reused)
-        self._affinity: dict[str, list] = {}
         self._usable: dict[int, bool] = {}
+        self._usable_procs: list = []
+        self._slots_of: list = []  # (processor, index, capacity) of the usable ones
         self._pending_start = False
         self._proc_by_index: dict = {}
         self._fits: dict = {}
+        # Per model: usable processors most affine first; (processor, index, domain
+        # index) of each; processor index -> position; and the estimates of a task of
+        # the model that has not started ([frequency, ms] per processor, see _memo).
+        self._affinity: dict[str, list] = {}
+        self._cand_info: dict[str, list] = {}
+        self._rank: dict[str, dict[int, int]] = {}
+        self._fresh: dict[str, list] = {}
+        self._fresh_epoch: dict[str, list] = {}
+        # Per processor index, the processors it is more affine than for some model
+        # that may move: only those can lose a task to it by migration; and the
+        # processors with any.
+        self._worse: dict[int, set[int]] = {}
+        self._winners: set[int] = set()
+        self._movable: set[str] = set()  # models whose tasks a migration may pay off for
+        # Each domain's pending frequency. Twill sets the frequencies (no governor runs
+        # beside it) and a switch that lands leaves the pending value as it was, so it
+        # changes only through Twill's own set_freq calls (_set_freq).
+        self._pfreq: list[float] = []
+        self._current_freqs: dict | None = None  # see _current
+        self._distinct_opps = True
+        self._contend = True  # False when every app has one priority: no task can freeze another
+        self._tuned = False  # dvfs, under a power budget
+        # Whether something _retune depends on (slot holders, migrations on their way,
+        # frequencies, pending switches) may have changed since it last ran.
+        self._retune_due = True
+        self._freq_epoch = 0  # Twill's set_freq calls so far
 
     # ------------------------------------------------------------------ setup
 
     def bind(self, sim):
         budget = sim.budget_w
         self._proc_by_index = {p.index: p for p in sim.processors}
+        self._contend = len({app.priority for app in sim.apps}) > 1
         for p in sim.processors:
             self._usable[p.index] = sim.online(p)
-        if budget is None or not self.dvfs:
-            return
-        floor = sim.platform.min_power_w(sim.offline)
-        for p in sim.processors:
-            if sim.online(p):
-                acts = [m.peak_activity for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
-                # A processor that cannot run even one task alone at its lowest OPP is unusable.
-                self._usable[p.index] = floor + max(acts, default=0.0) * p.dyn_w[0] / p.capacity <= budget + 1e-9
-        for app in sim.apps:
-            models = [t.model for t in app.template] if app.template is not None else list(app.generator.models)
-            for name in models:
-                m = sim.platform.models[name]
-                if not any(self._usable[p.index] and m.base_ms[p.index] is not None for p in sim.processors):
-                    raise ConfigError(
-                        "<config>", "budget_w",
-                        f"twill: no processor can run model '{name}' within {budget:g} W even at its lowest OPP",
-                    )
-        self._retune(sim)
+        tuned = self._tuned = budget is not None and self.dvfs
+        if tuned:
+            floor = sim.platform.min_power_w(sim.offline)
+            for p in sim.processors:
+                if sim.online(p):
+                    acts = [m.peak_activity for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
+                    # A processor that cannot run even one task alone at its lowest OPP is unusable.
+                    self._usable[p.index] = floor + max(acts, default=0.0) * p.dyn_w[0] / p.capacity <= budget + 1e-9
+            for app in sim.apps:
+                models = [t.model for t in app.template] if app.template is not None else list(app.generator.models)
+                for name in models:
+                    m = sim.platform.models[name]
+                    if not any(self._usable[p.index] and m.base_ms[p.index] is not None for p in sim.processors):
+                        raise ConfigError(
+                            "<config>", "budget_w",
+                            f"twill: no processor can run model '{name}' within {budget:g} W even at its lowest OPP",
+                        )
+        self._usable_procs = [p for p in sim.processors if self._usable[p.index]]
+        self._slots_of = [(p, p.index, p.capacity) for p in self._usable_procs]
+        self._worse = {p.index: set() for p in sim.processors}
+        for m in sim.platform.models.values():
+            order = self._order(m)
+            cost = m.migrate_ms if m.migrate_ms is not None else sim.platform.transfer_ms(m.state_kb)
+            if m.segments <= 1 and cost >= 0:
+                # A move pays the cost plus the rest of the task there and saves the
+                # rest here less one segment, all of it: it never gains (_migrate_back).
+                continue
+            self._movable.add(m.name)
+            for r, p in enumerate(order):
+                self._worse[p.index].update(q.index for q in order[r + 1 :])
+        self._winners = {i for i, w in self._worse.items() if w}
+        self._pfreq = [sim.pending_freq_mhz(d) for d in sim.domains]
+        # Two OPPs closer than Domain.opp_index's tolerance would make the OPP index of
+        # a domain's current frequency ambiguous (see _current).
+        self._distinct_opps = all(
+            b - a >= 1e-9 for d in sim.domains for a, b in zip(d.freqs_mhz, d.freqs_mhz[1:], strict=False)
+        )
+        if tuned:
+            self._retune(sim)
 
     # ------------------------------------------------------------------ hooks
 
@@ -112,142 +174,297 @@ class Twill(Policy):
 
     def on_finish(self, task, sim):
         self._freezing.discard(task)  # it finished before reaching the boundary
+        self._retune_due = True
         self._dispatch(sim)
 
     def on_frozen(self, task, sim):
         self._freezing.discard(task)
         self._push(task)
+        self._retune_due = True
         self._dispatch(sim)
 
     def on_drop(self, job, sim):
+        self._retune_due = True  # tasks waiting for their input data gave up their slots
         self._dispatch(sim)
+
+    def on_freq_change(self, domain, sim):
+        self._current_freqs = None
+        self._retune_due = True  # a switch landed: a domain held back while switching down may rise
 
     def on_timer(self, payload, sim):
         self._pending_start = False
+        self._retune_due = True
         self._dispatch(sim)
 
     # ------------------------------------------------------------------ mapping
 
     def _push(self, task):
-        heapq.heappush(self._queue, (-task.priority, task.job.deadline_ms, next(self._seq), task))
+        # A sorted list rather than a heap: a dispatch walks it in order and leaves the
+        # tasks it defers where they are instead of popping and pushing them again.
+        bisect.insort(self._queue, (-task.priority, task.job.deadline_ms, next(self._seq), task, []))
 
-    def _affine(self, task, sim) -> list:
-        """Online, usable processors that can run the task, most affine first (then fastest)."""
-        key = task.model.name
-        order = self._affinity.get(key)
+    def _order(self, m) -> list:
+        """Usable processors that can run model ``m``, most affine first (then fastest)."""
+        order = self._affinity.get(m.name)
         if order is None:
-            kinds = AFFINITY.get(task.model.kind, AFFINITY["other"])
-            cands = [p for p in sim.candidates(task) if self._usable[p.index]]
+            kinds = AFFINITY.get(m.kind, AFFINITY["other"])
+            # Usable processors are online, so these are the model's candidates (sim.candidates).
+            cands = [p for p in self._usable_procs if m.base_ms[p.index] is not None]
             order = sorted(
                 cands,
-                key=lambda p: (kinds.index(p.kind) if p.kind in kinds else len(kinds), task.model.base_ms[p.index]),
+                key=lambda p: (kinds.index(p.kind) if p.kind in kinds else len(kinds), m.base_ms[p.index]),
             )
-            self._affinity[key] = order
+            self._affinity[m.name] = order
+            self._cand_info[m.name] = [(p, p.index, p.domain.index, 0.0) for p in order]
+            self._rank[m.name] = {p.index: r for r, p in enumerate(order)}
+            self._fresh[m.name] = list(self._cand_info[m.name])
+            self._fresh_epoch[m.name] = [-1]
         return order
 
-    def _free_at(self, p, sim) -> float:
-        """Estimated time a slot of ``p`` frees (ms)."""
+    def _free_at(self, p, sim, now: float) -> float:
+        """Estimated time a slot of ``p`` frees (ms); ``now`` is ``sim.now``."""
         if p.index in self._reserved:
             t = self._reserved[p.index]
-            return sim.now + sim.estimate_ms(t, p, sim.pending_freq_mhz(p.domain))
+            return now + sim.estimate_ms(t, p, sim.pending_freq_mhz(p.domain))
         if sim.has_room(p):
-            return sim.now
+            return now
         running = sim.running(p)
         if not running:
             return math.inf
-        return sim.now + min(sim.estimate_ms(t, p) for t in running)
+        if len(running) == 1:
+            return now + sim.estimate_ms(running[0], p)
+        return now + min(sim.estimate_ms(t, p) for t in running)
 
-    def _choose(self, task, sim):
-        """The processor for ``task``: the most affine one finishing within tolerance of the earliest finish."""
-        cands = self._affine(task, sim)
-        if not cands:
-            return None, math.inf
-        now = sim.now
+    def _memo(self, task, memo, now):
+        """Fill a queued task's memo: ``[candidates, inputs arrived, model, epoch]``.
+
+        Candidates are ``(processor, index, domain index, estimate)``, most affine
+        first. A queued task neither runs nor changes its progress, so its estimates
+        change only with the frequencies: they are recomputed when Twill has set a
+        frequency since (the epoch, ``[number of set_freq calls]``). A task that has
+        not started shares candidates and epoch with every such task of its model.
+        Once its input data is on a processor it stays there: the second item, one
+        flag per candidate, becomes None once the data is on every candidate. From
+        then on the choice for a task that has not started depends only on its model
+        and the processors' state, so the third item (the model's name; None for a
+        started task or an LLM, whose estimate depends on its tokens) lets such tasks
+        share a choice in a round.
+        """
+        m = task.model
+        self._order(m)
+        if m.llm is None and task.phase == 0 and task.progress == 0.0:
+            rows, epoch, key = self._fresh[m.name], self._fresh_epoch[m.name], m.name
+        else:
+            rows, epoch, key = list(self._cand_info[m.name]), [-1], None
+        # transfer_in_ms is zero on every processor once each predecessor's output has
+        # had its transfer time (taken whether or not it ran on the same processor).
+        everywhere = all(pred.finish_ms + tr <= now for pred, tr in task.preds)
+        if everywhere:
+            memo += (rows, None, key, epoch, key)
+        else:
+            memo += (rows, [False] * len(rows), None, epoch, key)
+
+    def _estimate(self, task, rows, epoch, sim):
+        """Estimates of a queued task on its candidates, at their domains' pending frequencies."""
+        pfreq = self._pfreq
+        rows[:] = [(p, i, di, sim.estimate_ms(task, p, pfreq[di])) for p, i, di, _ in rows]
+        epoch[0] = self._freq_epoch
+
+    def _choose(self, task, memo, sim, now, free):
+        """The processor for ``task``: the most affine one finishing within tolerance of the earliest finish.
+
+        ``free`` caches when each processor's slot frees (None: not known yet), for
+        the current instant until the next change; ``memo`` is the task's (see _memo).
+        """
+        rows, arrived, _, epoch, _ = memo
+        if not rows:
+            return None
+        if epoch[0] != self._freq_epoch:
+            self._estimate(task, rows, epoch, sim)
         eft = []
-        for p in cands:
-            start = max(self._free_at(p, sim), now + sim.transfer_in_ms(task, p))
-            eft.append(start + sim.estimate_ms(task, p, sim.pending_freq_mhz(p.domain)))
+        if arrived is None:
+            for p, i, _di, e in rows:
+                fa = free[i]
+                if fa is None:
+                    fa = free[i] = self._free_at(p, sim, now)
+                # The start is max(fa, now + 0), which is fa: a slot never frees before now.
+                eft.append(fa + e)
+        else:
+            for k, (p, i, _di, e) in enumerate(rows):
+                fa = free[i]
+                if fa is None:
+                    fa = free[i] = self._free_at(p, sim, now)
+                if arrived[k]:
+                    eft.append(fa + e)
+                else:
+                    tin = sim.transfer_in_ms(task, p)
+                    # Zero means every input was there at or before now, hence from now on.
+                    arrived[k] = tin == 0.0
+                    s = now + tin
+                    # max(fa, s), as max() breaks ties: the first argument unless the second is larger.
+                    eft.append((s if s > fa else fa) + e)
+            if all(arrived):
+                memo[1] = None
+                memo[2] = memo[4]  # shareable from now on, if it has not started
         best = min(eft)
-        limit = now + (best - now) * (1.0 + self.tolerance)
-        for p, f in zip(cands, eft, strict=True):
-            if f <= limit + 1e-9:
-                return p, f
-        return cands[0], eft[0]  # pragma: no cover - best itself is always within the limit
+        limit = now + (best - now) * (1.0 + self.tolerance) + 1e-9
+        for k, f in enumerate(eft):
+            if f <= limit:
+                return rows[k][0]
+        return rows[0][0]  # pragma: no cover - best itself is always within the limit
 
-    def _room(self, p, sim) -> bool:
-        return sim.has_room(p) and p.index not in self._reserved
+    def _open(self, sim) -> set[int]:
+        """Usable processors with a free slot that no migration has reserved."""
+        reserved = self._reserved
+        open_ = set()
+        for q, i, cap in self._slots_of:
+            # has_room, for a processor known to be online
+            if i not in reserved and len(sim.running(q)) < cap:
+                open_.add(i)
+        return open_
 
     def _dispatch(self, sim):
         if self._pending_start:
             return  # a frequency switch is in flight for a start; the timer re-dispatches
-        self._clean_reservations(sim)
-        deferred = []
-        blocked: set[int] = set()
-        scanned = 0
-        usable = [q for q in sim.processors if self._usable[q.index]]
-        # Lowest priority among running tasks: a queued task at or below it can never
+        if self._reserved:
+            self._clean_reservations(sim)
+        open_ = self._open(sim)
+        # With no free slot, the queue is worth a look only if someone in it may preempt.
+        if self._queue and (open_ or (self.freeze_enabled and self._contend)):
+            open_ = self._scan(sim, open_)
+        # Only a processor more affine than another for some model can take a task back.
+        if self._winners and self.migrate and not self._pending_start and not open_.isdisjoint(self._winners):
+            self._migrate_back(sim, open_)
+        if self._tuned and self._retune_due and not self._pending_start:
+            self._retune_due = False
+            self._retune(sim)
+
+    def _scan(self, sim, open_: set[int]) -> set[int]:
+        """Map queued tasks in priority order, up to ``window`` of them.
+
+        ``open_``: the usable processors with a free, unreserved slot; returns those
+        left free and not held for a waiting task.
+        """
+        freeze = self.freeze_enabled
+        # A queued task at or below the lowest priority among running tasks can never
         # freeze anyone, so with no free slot left the rest of the queue can wait.
-        lowest = min((t.priority for q in usable for t in sim.running(q)), default=math.inf)
-        while self._queue and scanned < self.window:
-            if not any(self._room(q, sim) and q.index not in blocked for q in usable) and (
-                not self.freeze_enabled or -self._queue[0][0] <= lowest
-            ):
+        # With a single priority that holds for every queued task.
+        contend = freeze and self._contend
+        lowest = math.inf
+        if contend:
+            for q in self._usable_procs:
+                for t in sim.running(q):
+                    if t.priority < lowest:
+                        lowest = t.priority
+        now = sim.now
+        n_procs = len(self._proc_by_index)
+        # Valid at this instant until the next change: when each processor's slot
+        # frees (now for an open one), and the choice for a model's tasks that have not
+        # started and have their input everywhere.
+        free: list = [None] * n_procs
+        for j in open_:
+            free[j] = now
+        chosen: dict[str, object] = {}
+        blocked: set[int] = set()  # processors held for a waiting task in this round
+        queue = self._queue
+        window = self.window
+        scanned = 0
+        k = 0  # the entries before k are deferred
+        while k < len(queue) and scanned < window:
+            entry = queue[k]
+            if not open_ and (not contend or -entry[0] <= lowest):
                 break  # nothing free, and nobody left in the queue may preempt
-            entry = heapq.heappop(self._queue)
             task = entry[3]
-            if task.job.dropped or task.state not in (TaskState.READY, TaskState.FROZEN):
+            st = task.state
+            if task.job.dropped or (st is not _READY and st is not _FROZEN):
+                del queue[k]
                 continue  # dropped, or already restarted by a migration
             scanned += 1
-            if not self.freeze_enabled and not any(
-                self._room(q, sim) and q.index not in blocked for q in self._affine(task, sim)
-            ):
-                deferred.append(entry)  # nothing it could use is free, and it may not freeze anyone
+            memo = entry[4]
+            if not memo:
+                self._memo(task, memo, now)
+            if not freeze and not any(c[1] in open_ for c in memo[0]):
+                k += 1  # nothing it could use is free, and it may not freeze anyone
                 continue
-            p, _ = self._choose(task, sim)
-            if p is None or p.index in blocked:
-                deferred.append(entry)
+            key = memo[2]
+            if key is None:
+                p = self._choose(task, memo, sim, now, free)
+            else:
+                p = chosen.get(key, _UNSET)
+                if p is _UNSET:
+                    p = chosen[key] = self._choose(task, memo, sim, now, free)
+            if p is None:
+                k += 1
                 continue
-            if self._room(p, sim):
-                if not self._start(task, p, sim):
-                    deferred.append(entry)
-                    blocked.add(p.index)
+            i = p.index
+            if i in blocked:
+                k += 1
+                continue
+            if i in open_:
+                epoch = self._freq_epoch
+                if self._start(task, p, sim):
+                    del queue[k]
+                    if not sim.has_room(p):
+                        # A start takes a slot of p and changes nothing else a choice
+                        # reads, unless frequencies were lowered for it (below).
+                        open_.discard(i)
+                        free[i] = None
+                        chosen = {}
+                else:
+                    k += 1
+                    blocked.add(i)
+                    open_.discard(i)
                     if self._pending_start:
                         break
+                if epoch != self._freq_epoch:
+                    free = [None] * n_procs
+                    for j in open_:
+                        free[j] = now
+                    chosen = {}
                 continue
             # Its processor is busy: hold it for this task (no lower-priority task takes
             # it in this round), and free it by freezing a lower-priority task if allowed.
-            blocked.add(p.index)
-            deferred.append(entry)
-            if self.freeze_enabled:
-                self._maybe_freeze(task, p, sim)
-        for e in deferred:
-            heapq.heappush(self._queue, e)
-        if self.migrate and not self._pending_start:
-            self._migrate_back(sim, blocked)
-        if self.dvfs and sim.budget_w is not None and not self._pending_start:
-            self._retune(sim)
+            blocked.add(i)
+            k += 1
+            if contend and self._maybe_freeze(task, p, sim):
+                free = [None] * n_procs
+                for j in open_:
+                    free[j] = now
+                chosen = {}
+        return open_
 
     def _start(self, task, p, sim) -> bool:
         """Start ``task`` on ``p`` if the power budget allows; lower frequencies first if needed."""
         budget = sim.budget_w
         if budget is None or not self.dvfs:
+            self._retune_due = True
             return sim.start(task, p)
         add = [(task, p), *self._inbound()]
         if sim.predict_power_w(self._current(sim), add=add) <= budget + 1e-9:
+            self._retune_due = True
             return sim.start(task, p)
         target = self._fit(sim, task_load(sim, add=add))
         if target is None:
             return False  # even the lowest OPPs cannot take this task now: wait for a finish
-        lowering = [d for d, f in target.items() if f < sim.pending_freq_mhz(d)]
+        pfreq = self._pfreq
+        lowering = [d for d, f in target.items() if f < pfreq[d.index]]
         for d in lowering:
-            sim.set_freq(d, target[d])
+            self._set_freq(sim, d, target[d])
         # Start only once every lowering has taken effect, so power never overshoots.
         wait = max((d.switch_ms for d in lowering), default=0.0)
+        self._retune_due = True
         if wait <= 0:
             return sim.start(task, p)
         self._pending_start = True
         sim.call_at(sim.now + wait, "start")
         return False
+
+    def _set_freq(self, sim, d, f):
+        self._freq_epoch += 1
+        sim.set_freq(d, f)
+        self._pfreq[d.index] = sim.pending_freq_mhz(d)
+        self._current_freqs = None
+        self._retune_due = True
 
     def _fit(self, sim, load: list[float]) -> dict | None:
         """fit_to_budget, memoised: the same loads recur constantly and the answer depends on nothing else."""
@@ -260,31 +477,48 @@ class Twill(Policy):
 
     def _inbound(self) -> list:
         """Migrations on their way: counted on their target too until they arrive."""
+        if not self._reserved:
+            return []
         return [(t, p) for p, t in self._reserved_procs()]
 
     def _reserved_procs(self):
         return [(self._proc_by_index[i], t) for i, t in self._reserved.items()]
 
     def _current(self, sim) -> dict:
-        # Pending switches count at the higher of the two frequencies: a prediction
-        # must hold both before and after the switch lands.
-        return {d: max(sim.freq_mhz(d), sim.pending_freq_mhz(d)) for d in sim.domains}
+        """Frequencies for predict_power_w: each domain at the higher of its current and pending one.
+
+        A prediction must hold both before and after a pending switch lands. Cached
+        until a frequency is set or lands. A domain left out counts at its current
+        OPP, which is what the OPP index of its current frequency gives when the
+        domain's OPPs are distinct (checked at bind); so only the domains switching
+        up are listed, which spares predict_power_w the look-ups of the others.
+        """
+        cur = self._current_freqs
+        if cur is None:
+            pfreq = self._pfreq
+            if self._distinct_opps:
+                cur = {d: pfreq[d.index] for d in sim.domains if pfreq[d.index] > sim.freq_mhz(d)}
+            else:
+                cur = {d: max(sim.freq_mhz(d), pfreq[d.index]) for d in sim.domains}
+            self._current_freqs = cur
+        return cur
 
     def _retune(self, sim):
         """Raise (or lower) frequencies to the best setting for the tasks now running."""
         target = self._fit(sim, task_load(sim, add=self._inbound()))
         if target is None:
             target = {d: sim.allowed_freqs(d)[0] for d in sim.domains}
-        lowering = [d for d, f in target.items() if f < sim.pending_freq_mhz(d)]
+        pfreq = self._pfreq
+        lowering = [d for d, f in target.items() if f < pfreq[d.index]]
         if lowering:
             # Should not happen (starts keep the budget), but stay safe: lower only.
             for d in lowering:
-                sim.set_freq(d, target[d])
+                self._set_freq(sim, d, target[d])
             return
         # Raising is safe only after pending lowerings land; none are pending here.
         for d, f in target.items():
-            if f > sim.pending_freq_mhz(d) and not self._switching_down(d, sim):
-                sim.set_freq(d, f)
+            if f > pfreq[d.index] and not self._switching_down(d, sim):
+                self._set_freq(sim, d, f)
 
     @staticmethod
     def _switching_down(d, sim) -> bool:
@@ -292,50 +526,77 @@ class Twill(Policy):
 
     # ------------------------------------------------------------------ freezing and migration
 
-    def _maybe_freeze(self, task, p, sim):
-        """Freeze the lowest-priority running task on ``p`` if it ranks below ``task``."""
+    def _maybe_freeze(self, task, p, sim) -> bool:
+        """Freeze the lowest-priority running task on ``p`` if it ranks below ``task``; True if it did."""
         if any(t in self._freezing for t in sim.running(p)):
-            return  # a slot is already being freed
+            return False  # a slot is already being freed
         victims = [t for t in sim.running(p) if t.state is TaskState.RUNNING and t.priority < task.priority]
         if not victims:
-            return
+            return False
         victim = min(victims, key=lambda t: (t.priority, -sim.estimate_ms(t, p)))
         # Worth it only if the victim would hold the slot longer than the newcomer needs.
         if sim.estimate_ms(victim, p) <= sim.estimate_ms(task, p):
-            return
+            return False
         self._freezing.add(victim)
+        self._retune_due = True
         sim.freeze(victim)
+        return True
 
-    def _migrate_back(self, sim, blocked: set[int]):
-        """Move tasks running on less affine processors to free, more affine ones when that finishes sooner."""
-        for p in sim.processors:
-            if not self._room(p, sim) or p.index in blocked:
+    def _migrate_back(self, sim, open_: set[int]):
+        """Move tasks running on less affine processors to free, more affine ones when that finishes sooner.
+
+        ``open_``: the usable processors with a free, unreserved slot that no waiting
+        task holds in this round, the only possible targets.
+        """
+        worse = self._worse
+        targets = [p for p in self._usable_procs if p.index in open_ and worse[p.index]]
+        losers = set().union(*(worse[p.index] for p in targets))
+        # Tasks that may move: running, not being frozen or moved, and not already on
+        # their most affine processor. [processor, task, its ranks, its rank there, estimate there]
+        movers = []
+        for q in sim.processors:
+            if q.index not in losers:
                 continue
-            best, gain = None, 0.0
-            for q in sim.processors:
-                if q is p:
+            for t in sim.running(q):
+                if t.state is not _RUNNING or t in self._freezing or t.migrate_to is not None:
                     continue
-                for t in sim.running(q):
-                    if t.state is not TaskState.RUNNING or t in self._freezing or t.migrate_to is not None:
-                        continue
-                    order = self._affine(t, sim)
-                    if p not in order or order.index(p) >= order.index(q):
-                        continue
-                    m = t.model
-                    cost = m.migrate_ms if m.migrate_ms is not None else sim.platform.transfer_ms(m.state_kb)
-                    here = sim.estimate_ms(t, q)
-                    there = cost + sim.estimate_ms(t, p, sim.pending_freq_mhz(p.domain))
-                    # Segment granularity: the move happens at the next boundary, up to one segment later.
-                    seg = here / max(1, m.segments)
-                    if here - there - seg > gain:
-                        best, gain = t, here - there - seg
+                if t.model.name not in self._movable:
+                    continue
+                rank = self._rank[t.model.name]
+                rq = rank.get(q.index)
+                if rq:  # None: not placed by this policy; 0: nowhere better
+                    movers.append([q, t, rank, rq, None])
+        if not movers:
+            return
+        for p in targets:
+            i = p.index
+            best, gain = None, 0.0
+            for mv in movers:
+                q, t, rank, rq, here = mv
+                if q is p or t.migrate_to is not None:
+                    continue
+                rp = rank.get(i)
+                if rp is None or rp >= rq:
+                    continue
+                m = t.model
+                cost = m.migrate_ms if m.migrate_ms is not None else sim.platform.transfer_ms(m.state_kb)
+                if here is None:
+                    here = mv[4] = sim.estimate_ms(t, q)
+                there = cost + sim.estimate_ms(t, p, sim.pending_freq_mhz(p.domain))
+                # Segment granularity: the move happens at the next boundary, up to one segment later.
+                seg = here / max(1, m.segments)
+                if here - there - seg > gain:
+                    best, gain = t, here - there - seg
             if best is not None:
                 if sim.budget_w is not None and self.dvfs:
                     add = [(best, p), *self._inbound()]
                     if sim.predict_power_w(self._current(sim), add=add) > sim.budget_w + 1e-9:
                         continue  # the move would not fit the budget at the current frequencies
                 self._reserved[p.index] = best
+                self._retune_due = True
                 sim.migrate(best, p)
+                for mv in movers:
+                    mv[4] = None  # the move re-timed a task: estimate again
 
     def _clean_reservations(self, sim):
         for i, t in list(self._reserved.items()):
@@ -345,5 +606,6 @@ class Twill(Policy):
                 del self._reserved[i]  # finished or cancelled on the way
             elif t.state is TaskState.FROZEN and t.migrate_to is None:
                 del self._reserved[i]  # the move failed; it is back in the queue
-
-
+            else:
+                continue
+            self._retune_due = True  # the load no longer counts it on both processors
