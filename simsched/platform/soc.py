@@ -38,8 +38,16 @@ class Domain:
         """Highest OPP frequency (MHz): the reference at which latencies are given."""
         return self.freqs_mhz[-1]
 
+    def __post_init__(self) -> None:
+        # Exact-value look-up first: policies and the power model call opp_index with
+        # frequencies read from this table, on every dispatch.
+        self._opp_of = {f: i for i, f in reversed(list(enumerate(self.freqs_mhz)))}
+
     def opp_index(self, freq_mhz: float) -> int:
-        """Index of the OPP with exactly this frequency; ValueError if none."""
+        """Index of the OPP with this frequency (within 1e-9 MHz); ValueError if none."""
+        i = self._opp_of.get(freq_mhz)
+        if i is not None:
+            return i
         for i, f in enumerate(self.freqs_mhz):
             if abs(f - freq_mhz) < 1e-9:
                 return i
