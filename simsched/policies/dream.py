@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from simsched.metrics.xr import uxcost
@@ -19,19 +20,31 @@ from simsched.workload.jobs import TaskState
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
-    from simsched.platform.soc import Processor
+    from simsched.platform.profiles import ModelProfile
+    from simsched.platform.soc import Domain, Processor
     from simsched.workload.jobs import Job, Task
 
+PENDING = TaskState.PENDING
 READY = TaskState.READY
 FROZEN = TaskState.FROZEN
 RUNNING = TaskState.RUNNING
 WAITING = TaskState.WAITING
 _GONE = frozenset({TaskState.DONE, TaskState.SKIPPED, TaskState.CANCELLED})
 _EPS = 1e-9
+_INF = math.inf
 _WINDOW = "dream:window"
+_KEY = itemgetter(0)
+# Scores closer than this may tie once rounded to 12 decimals (scores are in [0, 3]).
+_NEAR = 1e-11
 # Hill-climbing directions: (weight index, sign), tried in this order.
 _DIRECTIONS = ((0, 1), (0, -1), (1, 1), (1, -1), (2, 1), (2, -1))
 WEIGHT_NAMES = ("urgency", "fairness", "energy")
+
+
+def _rounded(pair: tuple) -> tuple:
+    """The key of a pair with its score rounded to 12 decimals, as pairs are compared."""
+    key = pair[0]
+    return (-round(-key[0], 12), *key[1:])
 
 
 @register_policy("dream")
@@ -125,6 +138,25 @@ class Dream(Policy):
         self._busy = False
         self._again = False
 
+        # Memoised pure functions of (model, processor, frequency); see "How it is
+        # computed" in docs/policies/dream.md. Every value is the one sim.estimate_ms
+        # (and the energy formula) returned for the first task that filled it, so a
+        # cached decision is bit for bit the uncached one. This relies on
+        # estimate_ms of a task that has not started and has one phase depending on
+        # its model, processor and frequency only (profile means, no variability).
+        self._procs: list[Processor] = []
+        self._cands: dict[ModelProfile, list[Processor]] = {}  # online candidates: fixed for a run
+        # (model, bit set of free processors) -> positions of the free ones among its candidates.
+        self._free_c: dict[tuple[ModelProfile, int], list[int]] = {}
+        # Model -> (its candidates, estimated time on each, energy preference on each) of a
+        # task that has not started (no progress, one phase), at the current frequencies.
+        # Cleared on every frequency change.
+        self._views: dict[ModelProfile, tuple[list[Processor], list[float], list[float]]] = {}
+        # Model -> its fastest time on any candidate at the highest allowed frequency, for
+        # a task that has not started (the drop test's bound; allowed frequencies are
+        # fixed by the power mode).
+        self._fastest: dict[ModelProfile, float] = {}
+
         # Online adaptation (see _end_window).
         self.history: list[dict[str, Any]] = []
         """One entry per window: time, weights in force, UXCost, the action taken."""
@@ -141,8 +173,13 @@ class Dream(Policy):
     # ------------------------------------------------------------------ hooks
 
     def bind(self, sim: Simulation) -> None:
+        self._procs = list(sim.processors)
         if self.adapt:
             sim.call_at(self.window_ms, _WINDOW)
+
+    def on_freq_change(self, domain: Domain, sim: Simulation) -> None:
+        # Estimates and energies of queued tasks depend on the frequencies.
+        self._views.clear()
 
     def on_ready(self, task: Task, sim: Simulation) -> None:
         self._push(task)
@@ -182,24 +219,22 @@ class Dream(Policy):
         self._entry[task] = self._seq
         heapq.heappush(self._heap, (task.job.deadline_ms, self._seq, task))
 
-    def _live(self, entry: tuple[float, int, Task]) -> bool:
-        task = entry[2]
-        return (
-            self._entry.get(task) == entry[1]
-            and (task.state is READY or task.state is FROZEN)
-            and not task.job.dropped
-        )
-
     def _pop_top(self) -> list[tuple[float, int, Task]]:
         """Up to ``top_k`` live entries in deadline order, removed from the heap."""
-        out = []
+        out: list[tuple[float, int, Task]] = []
         heap = self._heap
-        while heap and len(out) < self.top_k:
-            e = heapq.heappop(heap)
-            if self._live(e):
-                out.append(e)
-            elif self._entry.get(e[2]) == e[1]:
-                del self._entry[e[2]]
+        entry = self._entry
+        k = self.top_k
+        pop = heapq.heappop
+        while heap and len(out) < k:
+            e = pop(heap)
+            task = e[2]
+            if entry.get(task) == e[1]:
+                st = task.state
+                if (st is READY or st is FROZEN) and not task.job.dropped:
+                    out.append(e)
+                else:
+                    del entry[task]
         return out
 
     # ------------------------------------------------------------- dispatch
@@ -210,6 +245,8 @@ class Dream(Policy):
         if self._busy:
             self._again = True
             return
+        if not self._heap and not self._reserved:
+            return  # nothing queued, no slot promised: nothing to decide
         self._busy = True
         try:
             self._again = True
@@ -220,36 +257,110 @@ class Dream(Policy):
             self._busy = False
 
     def _dispatch_once(self, sim: Simulation) -> None:
-        self._honour_reservations(sim)
+        reserved = self._reserved
+        if reserved:
+            self._honour_reservations(sim)
+        heap = self._heap
+        if not heap:
+            return
+        room, free, mask = self._slots(sim)
+        if not free and heap[0][0] == _INF:
+            # Nothing queued has a deadline (the heap's minimum has none), so nothing
+            # can be dropped or preempt, and no slot is free: nothing to decide.
+            return
         top = self._pop_top()
         if not top:
             return
         now = sim.now
-        kept = []
-        for e in top:
-            job = e[2].job
-            if job.dropped:
-                continue  # dropped by the check of another of its tasks just now
-            if self.drop_hopeless and self._hopeless(job, sim):
-                sim.drop(job)  # its queued tasks become cancelled; on_drop counts it
-            else:
-                kept.append(e)
-        free = [p for p in sim.processors if sim.has_room(p) and p.index not in self._reserved]
-        waits = {p.index: self._slot_wait_ms(p, sim) for p in sim.processors if not sim.has_room(p)}
-        pairs = self._pairs(kept, free, waits, sim, now)
+        kept = top
+        if self.drop_hopeless and top[0][0] < _INF:
+            kept = []
+            dropped = False
+            for e in top:
+                job = e[2].job
+                if job.dropped:
+                    continue  # dropped by the check of another of its tasks just now
+                if e[0] < _INF and self._hopeless(job, sim):
+                    sim.drop(job)  # its queued tasks become cancelled; on_drop counts it
+                    dropped = True
+                else:
+                    kept.append(e)
+            if dropped:  # a dropped job frees the slots its waiting tasks held
+                room, free, mask = self._slots(sim)
         placed: set[Task] = set()
-        while pairs:
-            _key, task, p = min(pairs, key=lambda x: x[0])
-            self._start(task, p, sim)
-            placed.add(task)
-            full = not sim.has_room(p)
-            pairs = [x for x in pairs if x[1] is not task and not (full and x[2] is p)]
-        rest = [e for e in kept if e[2] not in placed]
+        if free and kept:
+            pairs = self._pairs(kept, mask, room, sim, now)
+            if len(pairs) > 1:
+                self._rank(pairs)
+            # The best pair first; a pair is void once its task is placed or its
+            # processor filled. Keys are unique (sequence, processor), so this is the
+            # order of repeatedly taking the best of the remaining pairs.
+            full: set[int] = set()
+            for _key, task, p in pairs:
+                if task in placed or p.index in full:
+                    continue
+                self._start(task, p, sim)
+                placed.add(task)
+                if not sim.has_room(p):
+                    full.add(p.index)
+        if not placed:
+            rest = kept
+        elif len(placed) == len(kept):
+            rest = []
+        else:
+            rest = [e for e in kept if e[2] not in placed]
         for e in rest:
-            if e[2].state is READY or e[2].state is FROZEN:
-                self._maybe_preempt(e[2], sim, now)
+            if e[0] < _INF:  # tasks without a deadline never preempt
+                st = e[2].state
+                if st is READY or st is FROZEN:
+                    self._maybe_preempt(e[2], sim, now)
+        push = heapq.heappush
         for e in rest:
-            heapq.heappush(self._heap, e)
+            push(heap, e)
+
+    def _slots(self, sim: Simulation) -> tuple[list[bool], list[Processor], int]:
+        """Which processors have a free slot, and which a queued task may take now (not reserved).
+
+        Returns ``room`` (a flag per processor index), ``free`` (processors) and
+        ``mask``, the bit set of the free processors' indices.
+        """
+        has_room = sim.has_room
+        reserved = self._reserved
+        room = []
+        free = []
+        mask = 0
+        for p in self._procs:
+            r = has_room(p)
+            room.append(r)
+            if r and p.index not in reserved:
+                free.append(p)
+                mask |= 1 << p.index
+        return room, free, mask
+
+    @staticmethod
+    def _rank(pairs: list) -> None:
+        """Sort pairs best first: by score rounded to 12 decimals, then the tie-breaks.
+
+        Scores are compared rounded so that float noise cannot decide between
+        equal scores; ``round`` with digits is slow, and it is monotone, so the
+        pairs are sorted on the exact score and only runs of scores closer than
+        ``_NEAR`` (where rounding could tie them) are re-sorted on the rounded key.
+        """
+        pairs.sort(key=_KEY)
+        n = len(pairs)
+        i = 0
+        while i < n - 1:
+            j = i
+            distinct = False
+            while j + 1 < n:
+                gap = pairs[j + 1][0][0] - pairs[j][0][0]
+                if gap > _NEAR:
+                    break
+                distinct = distinct or gap > 0.0
+                j += 1
+            if distinct:  # equal scores are already in tie-break order
+                pairs[i : j + 1] = sorted(pairs[i : j + 1], key=_rounded)
+            i = j + 1
 
     def _start(self, task: Task, p: Processor, sim: Simulation) -> None:
         self._entry.pop(task, None)
@@ -274,6 +385,46 @@ class Dream(Policy):
 
     # -------------------------------------------------------------- scoring
 
+    def _candidates(self, task: Task, sim: Simulation) -> list[Processor]:
+        """``sim.candidates(task)``, memoised per model (which processors are online is fixed for a run)."""
+        m = task.model
+        c = self._cands.get(m)
+        if c is None:
+            c = self._cands[m] = sim.candidates(task)
+        return c
+
+    def _view(self, task: Task, sim: Simulation) -> tuple[list[Processor], list[float], list[float]]:
+        """The task's candidates, its estimated remaining time and its energy preference on each.
+
+        The preference on ``p`` is E_min / E_p (1 where E_p is 0). For a task that
+        has not started and has one phase, all three depend only on its model and
+        the current frequencies: they are computed once per model and kept until a
+        frequency changes.
+        """
+        m = task.model
+        plain = task.state is READY and m.llm is None
+        if plain:
+            v = self._views.get(m)
+            if v is not None:
+                return v
+        cands = self._candidates(task, sim)
+        ests = [sim.estimate_ms(task, p) for p in cands]
+        energy = [self._energy_mj(task, p, e, sim) for p, e in zip(cands, ests, strict=True)]
+        e_min = min(energy) if energy else 0.0
+        prefs = [1.0 if e <= 0 else e_min / e for e in energy]
+        v = (cands, ests, prefs)
+        if plain:
+            self._views[m] = v
+        return v
+
+    def _estimates(self, task: Task, sim: Simulation) -> list[float]:
+        """``sim.estimate_ms`` of the task on each of its candidates (from the cache when it has not started)."""
+        m = task.model
+        if task.state is READY and m.llm is None:
+            v = self._views.get(m)
+            return v[1] if v is not None else self._view(task, sim)[1]
+        return [sim.estimate_ms(task, p) for p in self._candidates(task, sim)]
+
     def _overhead_ms(self, task: Task, p: Processor, sim: Simulation) -> float:
         """Delay before ``task`` can execute on ``p``: input transfer, or context restore and migration."""
         if task.state is FROZEN:
@@ -284,51 +435,82 @@ class Dream(Policy):
             return extra
         return sim.transfer_in_ms(task, p)
 
-    def _pairs(self, top, free, waits, sim: Simulation, now: float) -> list:
-        """Scored (key, task, processor) pairs; the smallest key is the best pair."""
+    def _pairs(self, top, mask: int, room: list[bool], sim: Simulation, now: float) -> list:
+        """Scored (key, task, processor) pairs, unsorted; the smallest key is the best pair.
+
+        The key is (-score, estimated time, deadline, sequence, processor index);
+        the score is compared rounded to 12 decimals (see :meth:`_rank`).
+        ``mask`` has bit ``i`` set if a task may start on processor ``i`` now;
+        ``room[i]`` says whether it has a free slot (reserved for someone or not).
+        """
         wu, wf, we = self.weights
+        free_cs = self._free_c
+        views = self._views
+        drops = self._drops
         out = []
+        append = out.append
+        waits: dict[int, float] = {}  # full processor -> expected wait for a slot, filled on demand
         for d, seq, task in top:
             job = task.job
-            rel = d - job.arrival_ms if d < math.inf else math.inf
-            cands = sim.candidates(task)
-            free_c = [p for p in cands if p in free]
+            m = task.model
+            free_c = free_cs.get((m, mask))
+            if free_c is None:  # positions in the candidate list of the free candidates
+                cands = self._candidates(task, sim)
+                free_c = free_cs[m, mask] = [i for i, p in enumerate(cands) if mask >> p.index & 1]
             if not free_c:
                 continue
-            est = {p.index: sim.estimate_ms(task, p) for p in cands}
-            over = {p.index: self._overhead_ms(task, p, sim) for p in cands}
-            slack = {p.index: d - now - over[p.index] - est[p.index] for p in cands}
+            v = views.get(m) if task.state is READY and m.llm is None else None
+            if v is None:
+                v = self._view(task, sim)
+            cands, ests, prefs = v
             # Urgency ranks tasks: 1 - slack/relative deadline on the task's best free
             # processor (1 when it is late everywhere). It is not taken per pair:
             # slack shrinks on slower processors, so a per-pair urgency would favour
             # the processor on which the task finishes later.
-            if d < math.inf:
-                best_free = max(slack[p.index] for p in free_c)
+            if d < _INF:
+                rel = d - job.arrival_ms
+                over = [self._overhead_ms(task, p, sim) for p in cands]
+                slack = [d - now - o - e for o, e in zip(over, ests, strict=True)]
+                best_free = -_INF
+                for i in free_c:
+                    if slack[i] > best_free:  # max() of the free candidates' slack
+                        best_free = slack[i]
                 urgency = 1.0 - min(1.0, best_free / rel) if best_free > 0 and rel > 0 else 1.0
                 # Slack on a busy processor after its earliest slot frees.
-                best_any = max(
-                    (d - now - max(over[p.index], waits.get(p.index, 0.0)) - est[p.index] for p in cands),
-                    default=-math.inf,
-                )
+                best_any = -_INF
+                for p, o, e in zip(cands, over, ests, strict=True):
+                    w = 0.0
+                    if not room[p.index]:
+                        wp = waits.get(p.index)
+                        if wp is None:
+                            wp = waits[p.index] = self._slot_wait_ms(p, sim)
+                        w = wp
+                    s = d - now - (w if w > o else o) - e  # max(o, w)
+                    if s > best_any:
+                        best_any = s
+                scale = rel if 0 < rel < _INF else self.fairness_scale_ms
             else:
-                urgency, best_free, best_any = 0.0, math.inf, math.inf
-            # Fairness: time waited, relative to the deadline (or a scale), plus recent drops of the app.
-            scale = rel if 0 < rel < math.inf else self.fairness_scale_ms
-            fair = min(1.0, max(0.0, now - task.ready_ms) / scale + self.drop_credit * self._recent_drops(job, now))
-            energy = {p.index: self._energy_mj(task, p, est[p.index], sim) for p in cands}
-            e_min = min(energy.values())
-            for p in free_c:
-                s = slack[p.index]
-                # Never start a task where it would miss if another processor (maybe
-                # after its current work) still meets the deadline; when it misses
-                # everywhere, only its least-late free processor is considered.
-                if s < 0 and (best_any >= 0 or s < best_free):
-                    continue
-                e = energy[p.index]
-                pref = 1.0 if e <= 0 else e_min / e
-                score = wu * urgency + wf * fair + we * pref
+                urgency, best_free, best_any, slack = 0.0, _INF, _INF, None
+                scale = self.fairness_scale_ms
+            # Fairness: time waited, relative to the deadline (or a scale), plus recent
+            # drops of the app (written out as max(0, .) and min(1, .) for speed).
+            waited = now - task.ready_ms
+            fair = (waited if waited > 0.0 else 0.0) / scale
+            fair += self.drop_credit * (self._recent_drops(job, now) if drops else 0)
+            if not fair < 1.0:
+                fair = 1.0
+            base = wu * urgency + wf * fair
+            for i in free_c:
+                if slack is not None:
+                    s = slack[i]
+                    # Never start a task where it would miss if another processor (maybe
+                    # after its current work) still meets the deadline; when it misses
+                    # everywhere, only its least-late free processor is considered.
+                    if s < 0 and (best_any >= 0 or s < best_free):
+                        continue
+                p = cands[i]
                 # Ties: the faster processor, then earlier deadline, then FIFO.
-                out.append(((-round(score, 12), est[p.index], d, seq, p.index), task, p))
+                append(((-(base + we * prefs[i]), ests[i], d, seq, p.index), task, p))
         return out
 
     def _energy_mj(self, task: Task, p: Processor, est_ms: float, sim: Simulation) -> float:
@@ -401,10 +583,11 @@ class Dream(Policy):
         if d == math.inf or task in self._preempting:
             return
         rel = d - task.job.arrival_ms
-        cands = sim.candidates(task)
-        if not cands:
-            return
-        est = {p.index: sim.estimate_ms(task, p) for p in cands}
+        cands = self._candidates(task, sim)
+        reserved = self._reserved
+        if not any(p.index not in reserved and not sim.has_room(p) for p in cands):
+            return  # no full processor it could take a slot of (nothing below would be tried)
+        est = {p.index: e for p, e in zip(cands, self._estimates(task, sim), strict=True)}
         over = {p.index: self._overhead_ms(task, p, sim) for p in cands}
         best = max(d - now - over[p.index] - est[p.index] for p in cands)
         urgency = 1.0 - min(1.0, best / rel) if best > 0 and rel > 0 else 1.0
@@ -453,28 +636,50 @@ class Dream(Policy):
         d = job.deadline_ms
         if d == math.inf:
             return False
-        now = sim.now
-        memo: dict[Task, float] = {}
+        fastest = self._fastest
 
         def own(t: Task) -> float:
-            if t.state is RUNNING or t.state is WAITING:
+            st = t.state
+            if st is RUNNING or st is WAITING:
                 return self._remaining_ms(t, t.proc, sim)
+            # Not started and one phase: a function of the model alone.
+            plain = (st is PENDING or st is READY) and t.model.llm is None
+            if plain and t.model in fastest:
+                return fastest[t.model]
             best = math.inf
-            for p in sim.candidates(t):
+            for p in self._candidates(t, sim):
                 f = sim.allowed_freqs(p.domain)[-1]
                 best = min(best, sim.estimate_ms(t, p, f))
+            if plain:
+                fastest[t.model] = best
             return best
 
+        memo: dict[Task, float] = {}
+
         def path(t: Task) -> float:
+            """Longest remaining path from ``t`` (its own time, then its longest successor path)."""
             v = memo.get(t)
             if v is None:
                 v = 0.0 if t.state in _GONE else own(t)
-                v += max((path(s) for s in t.succs), default=0.0)
+                tail = None
+                for s in t.succs:
+                    x = path(s)
+                    if tail is None or x > tail:  # max(), first of equals
+                        tail = x
+                v += tail if tail is not None else 0.0
                 memo[t] = v
             return v
 
-        longest = max((path(t) for t in job.tasks if t.state not in _GONE), default=0.0)
-        return now + longest > d + _EPS
+        # job.tasks is in topological order, so in reverse every successor's path is
+        # known before its predecessors' (path() recurses only if it were not).
+        longest = 0.0
+        first = True
+        for t in reversed(job.tasks):
+            x = path(t)
+            if t.state not in _GONE and (first or x > longest):
+                longest = x
+                first = False
+        return sim.now + longest > d + _EPS
 
     # ---------------------------------------------------------- adaptation
 
