@@ -204,7 +204,12 @@ class Simulation:
         return self._online[proc.index] and len(self._slots[proc.index]) < proc.capacity
 
     def running(self, proc: Processor) -> list[Task]:
-        """Tasks holding a slot of ``proc`` (executing or waiting for input data); do not modify."""
+        """Tasks holding a slot of ``proc`` (executing or waiting for input data); do not modify.
+
+        The same list object for the whole run, updated as tasks start and stop, so a
+        policy may keep it (``len(...) < proc.capacity`` is ``has_room`` for an online
+        processor).
+        """
         return self._slots[proc.index]
 
     def default_processor(self, task: Task) -> Processor:
@@ -237,6 +242,10 @@ class Simulation:
         Uses the profile's mean (no variability) and, for LLMs, the known prompt
         length and the mean of the task's output-length distribution; ``freq_mhz`` defaults to the domain's
         current frequency. Excludes queueing and data transfer.
+
+        For a task that has not started and is not an LLM, the result depends only
+        on its model, ``proc`` and the frequency, so a policy may cache it per
+        (model, processor, frequency), as ``dream`` and ``twill`` do.
         """
         m = task.model
         base = m.base_ms[proc.index]
@@ -564,7 +573,8 @@ class Simulation:
 
     def _run_segment(self, task: Task) -> None:
         """(Re)schedule the task's next engine event from its current progress."""
-        work, beta, _act, nseg = task.phases[task.phase]
+        work, beta, act, nseg = task.phases[task.phase]
+        task.act = act  # read by _update_power for every task on the processor
         di = self._proc_dom[task.proc.index]
         seg_time = work * (beta * self._fmax[di] / self.freq[di] + 1.0 - beta)
         x0 = task.progress
@@ -753,7 +763,7 @@ class Simulation:
         for t in self._slots[i]:
             if t.state is RUNNING:
                 n += 1
-                act += t.phases[t.phase][2]
+                act += t.act
         # Executing slot-time, integrated at every change (for utilisation-driven governors).
         busy_n = self._busy_n
         if busy_n[i]:

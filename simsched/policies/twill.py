@@ -87,7 +87,7 @@ class Twill(Policy):
         self._freezing: set = set()  # tasks asked to freeze for a waiting task (held, so never reused)
         self._usable: dict[int, bool] = {}
         self._usable_procs: list = []
-        self._slots_of: list = []  # (processor, index, capacity) of the usable ones
+        self._slots_of: list = []  # (index, capacity, live slot list) of the usable processors
         self._pending_start = False
         self._proc_by_index: dict = {}
         self._fits: dict = {}
@@ -144,7 +144,9 @@ class Twill(Policy):
                             f"twill: no processor can run model '{name}' within {budget:g} W even at its lowest OPP",
                         )
         self._usable_procs = [p for p in sim.processors if self._usable[p.index]]
-        self._slots_of = [(p, p.index, p.capacity) for p in self._usable_procs]
+        # sim.running(p) is the live slot list of p for the whole run: kept, it
+        # answers has_room without a call per processor and dispatch.
+        self._slots_of = [(p.index, p.capacity, sim.running(p)) for p in self._usable_procs]
         self._worse = {p.index: set() for p in sim.processors}
         for m in sim.platform.models.values():
             order = self._order(m)
@@ -317,9 +319,9 @@ class Twill(Policy):
         """Usable processors with a free slot that no migration has reserved."""
         reserved = self._reserved
         open_ = set()
-        for q, i, cap in self._slots_of:
+        for i, cap, slots in self._slots_of:
             # has_room, for a processor known to be online
-            if i not in reserved and len(sim.running(q)) < cap:
+            if i not in reserved and len(slots) < cap:
                 open_.add(i)
         return open_
 

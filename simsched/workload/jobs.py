@@ -73,6 +73,7 @@ class Task:
     """One model invocation of a job."""
 
     __slots__ = (
+        "act",
         "factor",
         "finish_ms",
         "first_token_ms",
@@ -130,6 +131,7 @@ class Task:
         self.phase = 0
         self.progress = 0.0  # fraction of the current phase done
         self.phases: list[tuple[float, float, float, int]] = []  # on the current processor
+        self.act = 0.0  # activity of the current phase while executing (set with the phase's timing)
         self.seg_t0 = 0.0  # when the current progress value was taken
         self.row_t0 = 0.0  # start of the current segments.csv row
         self.seg_time = 0.0  # duration of the whole current phase at the current frequency
