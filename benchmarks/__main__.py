@@ -1,6 +1,6 @@
 """``python -m benchmarks``: simsched's speed against a minimal SimPy model, its scaling and memory.
 
-Three parts, all measured on the machine the command runs on:
+Four parts, all measured on the machine the command runs on:
 
 1. Throughput: the ceiling (a minimal SimPy model of the scenario's jobs, see
    :mod:`benchmarks.ceiling`) and simsched under every registered policy on the
@@ -9,7 +9,9 @@ Three parts, all measured on the machine the command runs on:
    segment counts.
 2. Scaling: time, cost per task and peak memory for 10^4, 10^5 and 10^6 tasks,
    each in a fresh interpreter.
-3. The 60-second XRBench AR-assistant run (``dream``, or a stand-in when it is
+3. Streaming: the largest size again as a streaming run (``simulate_streaming``),
+   its time and peak memory.
+4. The 60-second XRBench AR-assistant run (``dream``, or a stand-in when it is
    not registered).
 
 It ends with a table of the performance goals and whether each holds.
