@@ -30,6 +30,9 @@ class TaskState(IntEnum):
     SKIPPED = 7  # a cascade edge into it did not fire
 
 
+_PENDING = TaskState.PENDING  # a global: enum member access through the class is slow on CPython 3.11
+
+
 class Job:
     """One arrival of an app."""
 
@@ -122,7 +125,7 @@ class Task:
         self.succs: list[Task] = []
         self.pred_names = pred_names  # predecessors' names joined by ";" (tasks.csv), shared per template
         self.n_left = 0
-        self.state = TaskState.PENDING
+        self.state = _PENDING
         self.proc: Processor | None = None
         self.ready_ms = math.nan
         self.start_ms = math.nan
