@@ -1,7 +1,7 @@
 """One measurement in a fresh interpreter, so that runs do not share heap or caches.
 
 ``python -m benchmarks.worker size N POLICY``
-    Runs the benchmark scenario with about N tasks and prints, as one JSON line,
+    Runs the benchmark scenario with about N tasks (after a 500-task warm-up) and prints, as one JSON line,
     the phase times, the resident memory after the imports, after the engine
     run (the records are then complete but no table exists yet) and its peak.
 ``python -m benchmarks.worker stream N POLICY``
@@ -29,6 +29,11 @@ def _size(n_tasks: int, policy: str) -> dict:
     from simsched.result import build_result
 
     base = current_rss_mb()
+    # A warm-up run of 500 tasks first, as the throughput runs have: one-time costs
+    # (first calls into pandas, package metadata, lazy imports; about 50-90 ms) are
+    # not a cost per task and would otherwise be charged to the smallest size only.
+    warm = make_scenario(500)
+    build_result(Simulation(load_config(warm.config(policy)).spec).run(), load_config(warm.config(policy)))
     scenario = make_scenario(n_tasks)
     config = scenario.config(policy)
     t0 = time.perf_counter()

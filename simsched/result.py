@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -110,14 +111,21 @@ def config_hash(resolved: dict[str, Any]) -> str:
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages that determine a run's numbers."""
-    out = {"python": _pyplatform.python_version()}
+    """Versions of Python and the packages that determine a run's numbers (a new dict each call)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    # Read once per process: package metadata look-ups cost about 8 ms, a sweep of
+    # short runs would pay them every run, and installed versions do not change.
+    out = [("python", _pyplatform.python_version())]
     for pkg in PACKAGES:
         try:
-            out[pkg] = version(pkg)
+            out.append((pkg, version(pkg)))
         except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+            out.append((pkg, "not installed"))
+    return tuple(out)
 
 
 def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
