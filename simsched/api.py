@@ -32,12 +32,7 @@ def simulate(
     Result
         Tables (``jobs``, ``tasks``, ``segments``, ``power``, ``frequency``) and ``summary``.
     """
-    if isinstance(config, LoadedConfig):
-        loaded = config
-        if overrides or seed is not None:
-            raise ValueError("give overrides and seed to load_config, not with a LoadedConfig")
-    else:
-        loaded = load_config(config, overrides, seed)
+    loaded = _loaded(config, overrides, seed)
     sim = Simulation(loaded.spec).run()
     return build_result(sim, loaded)
 
@@ -82,12 +77,7 @@ def simulate_streaming(
     from simsched.result import dumps, replace_dir, summary_of, temp_dir_for
     from simsched.streaming import CHUNK_ROWS, stream_run
 
-    if isinstance(config, LoadedConfig):
-        loaded = config
-        if overrides or seed is not None:
-            raise ValueError("give overrides and seed to load_config, not with a LoadedConfig")
-    else:
-        loaded = load_config(config, overrides, seed)
+    loaded = _loaded(config, overrides, seed)
     out = Path(out_dir)
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
@@ -104,3 +94,12 @@ def simulate_streaming(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return summary
+
+
+def _loaded(config: str | Path | dict[str, Any] | LoadedConfig, overrides: list[str] | None, seed: int | None) -> LoadedConfig:
+    """The loaded config of a run: ``config`` itself if already loaded (then without overrides or seed)."""
+    if isinstance(config, LoadedConfig):
+        if overrides or seed is not None:
+            raise ValueError("give overrides and seed to load_config, not with a LoadedConfig")
+        return config
+    return load_config(config, overrides, seed)

@@ -268,14 +268,14 @@ class Simulation:
             done = min(task.target, done + (self.env._now - task.seg_t0) / task.seg_time)
         if m.llm is None:  # one phase: the common case, kept cheap (policies call this a lot)
             beta = m.beta
-            return (1.0 - done) * base * (beta * d.f_max_mhz / f + 1.0 - beta)
+            return (1.0 - done) * base * (beta * self._fmax[d.index] / f + 1.0 - beta)
         output = task.mean_output
         total = 0.0
         for i, (work, beta, _act, _n) in enumerate(m.phases(proc.index, 1.0, task.prompt_tokens, output)):
             if i < task.phase:
                 continue
             left = 1.0 - done if i == task.phase else 1.0
-            total += left * work * (beta * d.f_max_mhz / f + 1.0 - beta)
+            total += left * work * (beta * self._fmax[d.index] / f + 1.0 - beta)
         return total
 
     def transfer_in_ms(self, task: Task, proc: Processor) -> float:
@@ -801,6 +801,12 @@ class Simulation:
         rec_t.append(now)
         self.rec_power_p.append(i)
         self.rec_power_w.append(w)
+
+    def _forget_power_rows(self, k: int) -> None:
+        """Drop the first ``k`` power rows (a streaming run has written them; all are before now)."""
+        del self.rec_power_t[:k], self.rec_power_p[:k], self.rec_power_w[:k]
+        # Keep each processor's latest-row index (used to merge changes at one instant) pointing right.
+        self._power_last_row = [i - k if i >= k else -1 for i in self._power_last_row]
 
     def _advance(self, now: float) -> None:
         dt = now - self._last_t
