@@ -5,9 +5,13 @@
   that met their deadline, i.e. the energy spent per on-time job (mJ, lower is
   better). :func:`uxcost` is shared by the summary and by the ``dream`` policy,
   which evaluates it online over windows.
-* **XRBench score** exactly as the XRBench artifact computes it
-  (``HET_scoring-module.hpp``, defaults of ``XRBench-MAESTRO.cpp``): a real-time
-  score, an energy score and a frame-drop factor per model.
+* **XRBench score** as the XRBench artifact computes it (``HET_scoring-module.hpp``,
+  defaults of ``XRBench-MAESTRO.cpp``): a real-time score, an energy score and a
+  frame-drop factor per model, over the frames the artifact's runtime logs
+  (finished or dropped), each charged its energy as MAESTRO reports it (the
+  accelerator's idle power included while the inference runs). The scaling of
+  the artifact's plotting script across scenarios is :func:`scenario_score`.
+  docs/metrics.md lists where simsched and the artifact still differ.
 
 Both need the energy of individual tasks, which the run's tables do not hold: it
 comes from the platform's power model (:class:`EnergyModel`), built from a
@@ -34,6 +38,12 @@ E_MAX_MJ = 1500.0
 """XRBench's energy budget per inference (mJ), the artifact's default."""
 
 _TOL_MS = 1e-9
+
+UNFINISHED_MODES = ("unlogged", "zero")
+"""How :func:`xrbench_score` treats a frame still in flight at the end of the run:
+``"unlogged"`` (the artifact's runtime logs only finished or dropped frames) or
+``"zero"`` (a frame past its deadline scores 0 and counts; stricter, simsched's
+former default)."""
 
 
 # ------------------------------------------------------------------ UXCost
@@ -204,6 +214,51 @@ class EnergyModel:
         decode = decode_of[seg_models]
         act = np.where(decoding & ~np.isnan(decode), decode, first)
         return (ends - starts) * act * slot_w
+
+    def segment_idle_energy_mj(self, segments: pd.DataFrame) -> np.ndarray:
+        """Idle energy of each segment's processor slot while the segment executes (mJ).
+
+        A segment of length *t* on a processor of idle power ``idle_w`` and
+        ``capacity`` slots holds ``t * idle_w / capacity``: the share of the
+        processor's idle power that MAESTRO's per-inference energy contains
+        (MAESTRO charges an inference the accelerator's whole power while it runs).
+
+        Parameters
+        ----------
+        segments : DataFrame
+            Rows of segments.csv (``processor``, ``start_ms``, ``end_ms``).
+
+        Returns
+        -------
+        ndarray
+            One value per row of ``segments`` (mJ), in their order.
+        """
+        if segments.empty:
+            return np.zeros(0)
+        codes, procs = pd.factorize(segments["processor"])
+        per_w = np.array([self._proc[p].idle_w / self._proc[p].capacity for p in procs], dtype=float)
+        dur = segments["end_ms"].to_numpy(dtype=float) - segments["start_ms"].to_numpy(dtype=float)
+        return dur * per_w[codes]
+
+    def task_idle_energy_mj(self, tasks: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
+        """Idle energy held by each task while it executes (mJ), aligned with ``tasks``.
+
+        The sum over each task's segments of :meth:`segment_idle_energy_mj`; 0 for a
+        task that never ran. Added to :meth:`task_energy_mj`, it gives the energy
+        MAESTRO charges an inference.
+
+        Parameters
+        ----------
+        tasks, segments : DataFrame
+            Rows of tasks.csv and segments.csv of one run; every segment's task
+            must be among ``tasks``.
+        """
+        out = np.zeros(len(tasks))
+        if not segments.empty:
+            rows = task_rows(tasks, segments)
+            per = pd.Series(self.segment_idle_energy_mj(segments)).groupby(rows).sum()
+            out[per.index.to_numpy()] = per.to_numpy()
+        return pd.Series(out, index=tasks.index)
 
     def _slot_w(self, proc_name: str, freq_mhz: float) -> float:
         p = self._proc[proc_name]
@@ -377,6 +432,9 @@ def xrbench_score(
     k: float = K_RT,
     e_max_mj: float = E_MAX_MJ,
     task_energy_mj: pd.Series | None = None,
+    unfinished: str = "unlogged",
+    inference_energy_mj: pd.Series | None = None,
+    precision: str = "float64",
 ) -> dict[str, Any] | None:
     """The XRBench score of the jobs given (the measurement window), overall and per model.
 
@@ -384,14 +442,19 @@ def xrbench_score(
     fired (state not ``skipped``). Per frame:
 
     * finished: ``RT * EN`` with ``RT = rt_score(finish - deadline)`` and
-      ``EN = en_score(energy of the task)``;
+      ``EN = en_score(E)``, *E* the inference's energy as MAESTRO charges it: the
+      task's energy above idle plus the idle power of its processor slot while it
+      executes;
     * dropped (its job was dropped before the task finished): 0, and it counts
       as a dropped frame;
-    * still in flight at the end with its deadline passed: 0 (not a drop);
-      in flight before its deadline: not counted (outcome unknown).
+    * still in flight at the end: not logged (``unfinished="unlogged"``, the
+      artifact's runtime); with ``unfinished="zero"``, one past its deadline
+      scores 0 (not a drop) and one before it is not counted.
 
     Per model: ``sum(RT * EN) / frames * (1 - dropped / frames)``; overall: 100
-    times the mean over models.
+    times the mean over the models that logged a frame. ``scenario_score``
+    scales it by the share of the scenario's models that logged one, as the
+    artifact's plotting script does (:func:`scenario_score`).
 
     Parameters
     ----------
@@ -407,19 +470,40 @@ def xrbench_score(
         Energy budget per inference (mJ).
     task_energy_mj : Series, optional
         Energy above idle of each row of ``tasks`` (mJ), as
-        ``model.task_energy_mj(tasks, segments)`` gives it; computed when not given.
+        ``model.task_energy_mj(tasks, segments)`` gives it; computed when not
+        given. The idle share is added from the segments.
+    unfinished : {"unlogged", "zero"}
+        Treatment of frames in flight at the end of the run (see above and
+        :data:`UNFINISHED_MODES`).
+    inference_energy_mj : Series, optional
+        The energy charged to each row of ``tasks`` (mJ), replacing the power
+        model's (``model``, ``segments`` and ``task_energy_mj`` are then unused
+        for energy): for scoring inferences logged elsewhere, such as the
+        artifact's own logs.
+    precision : {"float64", "float32"}
+        Arithmetic of the scores. The artifact computes in single precision
+        (``float`` in ``HET_scoring-module.hpp``), frame after frame in log
+        order; ``"float32"`` does the same (frames in order of finish), which
+        reproduces its printed scores to the last digit. The default, double
+        precision, differs from it by a few parts in 10^7.
 
     Returns
     -------
     dict or None
-        ``{"overall": float, "models": {name: {"score", "frames", "dropped_frames",
-        "mean_rt", "mean_en"}}}``; None when some job has no deadline or there is
-        no frame.
+        ``{"overall": float, "scenario_score": float, "models_logged": int,
+        "models_in_scenario": int, "models": {name: {"score", "frames",
+        "dropped_frames", "mean_rt", "mean_en"}}}``; None when some job has no
+        deadline or no frame is logged.
     """
+    if precision not in ("float64", "float32"):
+        raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}")
+    if unfinished not in UNFINISHED_MODES:
+        raise ValueError(f"unfinished must be one of {UNFINISHED_MODES}, not {unfinished!r}")
     if jobs.empty or jobs["deadline_ms"].isna().any():
         return None
     job_ids = jobs["job_id"].to_numpy()
-    frame = (tasks["job_id"].isin(job_ids) & (tasks["state"] != "skipped")).to_numpy()
+    in_window = tasks["job_id"].isin(job_ids).to_numpy()
+    frame = in_window & (tasks["state"] != "skipped").to_numpy()
     if not frame.any():
         return None
     t = _rows(tasks, frame)
@@ -430,16 +514,28 @@ def xrbench_score(
     finish = t["finish_ms"].to_numpy(dtype=float)
     done = (t["state"] == "done").to_numpy()
     dropped = ~done & job_dropped
-    overdue = ~done & ~job_dropped & (deadline <= sim_end_ms)
-    counted = done | dropped | overdue
-    if task_energy_mj is None:
-        in_segs = segments["job_id"].isin(job_ids).to_numpy()
-        energy = model.task_energy_mj(t, _rows(segments, in_segs)).to_numpy()
+    counted = done | dropped
+    if unfinished == "zero":
+        counted |= ~done & ~job_dropped & (deadline <= sim_end_ms)
+    if inference_energy_mj is not None:
+        energy = inference_energy_mj.to_numpy(dtype=float)[frame]
     else:
-        energy = task_energy_mj.to_numpy(dtype=float)[frame]
-    rt = np.where(done, rt_score(np.where(done, finish - deadline, 0.0), k), 0.0)
-    en = np.where(done, en_score(energy, e_max_mj), 0.0)
+        in_segs = segments["job_id"].isin(job_ids).to_numpy()
+        segs = _rows(segments, in_segs)
+        if task_energy_mj is None:
+            energy = model.task_energy_mj(t, segs).to_numpy()
+        else:
+            energy = task_energy_mj.to_numpy(dtype=float)[frame]
+        # MAESTRO's energy per inference includes the accelerator's idle power
+        # while the inference runs; the power model keeps idle power separate.
+        energy = energy + model.task_idle_energy_mj(t, segs).to_numpy()
+    if precision == "float32":
+        rt, en = _scores_f32(finish, deadline, energy, done, k, e_max_mj)
+    else:
+        rt = np.where(done, rt_score(np.where(done, finish - deadline, 0.0), k), 0.0)
+        en = np.where(done, en_score(energy, e_max_mj), 0.0)
     per = rt * en  # 0 for dropped and overdue frames
+    order = np.argsort(np.where(done, finish, np.inf), kind="stable")
     models: dict[str, Any] = {}
     model_codes, names = pd.factorize(t["model"])
     for c in sorted(np.unique(model_codes[counted]), key=lambda c: names[c]):
@@ -447,8 +543,16 @@ def xrbench_score(
         n = int(sel.sum())
         nd = int((sel & dropped).sum())
         fin = sel & done
+        if precision == "float32":
+            # The artifact's loop: a running float sum over the model's log, then
+            # (sum / size) * (1 - drop rate), all in float.
+            total = np.cumsum(per[order][sel[order]], dtype=np.float32)[-1]
+            one = np.float32(1.0)
+            score = float(total / np.float32(n) * (one - np.float32(nd) / np.float32(n)))
+        else:
+            score = float(per[sel].sum()) / n * (1.0 - nd / n)
         models[str(names[c])] = {
-            "score": float(per[sel].sum()) / n * (1.0 - nd / n),
+            "score": score,
             "frames": n,
             "dropped_frames": nd,
             "mean_rt": float(rt[fin].mean()) if fin.any() else None,
@@ -456,11 +560,72 @@ def xrbench_score(
         }
     if not models:
         return None
-    overall = 100.0 * float(np.mean([m["score"] for m in models.values()]))
-    return {"overall": overall, "models": models}
+    if precision == "float32":
+        acc = np.cumsum(np.array([m["score"] for m in models.values()], dtype=np.float32), dtype=np.float32)[-1]
+        overall = float(acc / np.float32(len(models)) * np.float32(100.0))
+    else:
+        overall = 100.0 * float(np.mean([m["score"] for m in models.values()]))
+    # The scenario's models: every model of the window's jobs, including those
+    # whose cascade edge never fired and those with no logged frame.
+    n_scenario = int(tasks.loc[in_window, "model"].nunique())
+    return {
+        "overall": overall,
+        "scenario_score": scenario_score(overall, len(models), n_scenario),
+        "models_logged": len(models),
+        "models_in_scenario": n_scenario,
+        "models": models,
+    }
 
 
-def xr_metrics(result: Result) -> dict[str, Any]:
+def _scores_f32(
+    finish: np.ndarray, deadline: np.ndarray, energy: np.ndarray, done: np.ndarray, k: float, e_max_mj: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """RT and EN of each frame in single precision, as the artifact's C++ computes them (0 where not done)."""
+    f32 = np.float32
+    delay = np.where(done, finish, 0.0).astype(f32) - np.where(done, deadline, 0.0).astype(f32)
+    with np.errstate(over="ignore"):  # exp overflows to inf for late frames: RT = 0, as in C++
+        rt = f32(1.0) / (f32(1.0) + np.exp(f32(k) * delay))
+    en = (f32(e_max_mj) - np.asarray(energy).astype(f32)) / f32(e_max_mj)
+    return np.where(done, rt, f32(0.0)), np.where(done, en, f32(0.0))
+
+
+def scenario_score(overall: float, models_logged: int, models_in_scenario: int) -> float:
+    """A scenario's XRBench score as the artifact's plotting script counts it.
+
+    ``generate_plots.py`` (XRBench-MLSys2023, ``parse_eval_data_fixed_settings``)
+    multiplies a run's overall score by the number of models in its summary
+    (those that logged a frame) over the number of models of the usage scenario,
+    so a model that never logged a frame counts 0 in the mean over models.
+
+    Parameters
+    ----------
+    overall : float
+        The run's overall score (0-100), the mean over the logged models.
+    models_logged : int
+        Models that logged at least one frame.
+    models_in_scenario : int
+        Models of the scenario.
+
+    Returns
+    -------
+    float
+        ``overall * models_logged / models_in_scenario`` (0-100).
+    """
+    if models_in_scenario <= 0 or not 0 <= models_logged <= models_in_scenario:
+        raise ValueError(f"need 0 <= models_logged ({models_logged}) <= models_in_scenario ({models_in_scenario}), > 0")
+    return overall * models_logged / models_in_scenario
+
+
+def gross_average(scenario_scores: Any) -> float:
+    """The artifact's "gross average" over usage scenarios: the arithmetic mean of
+    their :func:`scenario_score` values (``generate_plots.py``, 0-100)."""
+    vals = np.asarray(list(scenario_scores), dtype=float)
+    if vals.size == 0:
+        raise ValueError("no scenario score to average")
+    return float(vals.mean())
+
+
+def xr_metrics(result: Result, *, unfinished: str = "unlogged") -> dict[str, Any]:
     """UXCost and XRBench score of a finished run, from its tables and manifest.
 
     The same values :func:`simsched.metrics.summary.summarize` reports when it is
@@ -482,5 +647,7 @@ def xr_metrics(result: Result) -> dict[str, Any]:
             w, result.tasks, result.segments, energy_mj=s["energy_mj"], sim_end_ms=s["sim_end_ms"],
             warmup_ms=warm, model=model, power_mode=s.get("power_mode"),
         ),
-        "xrbench_score": xrbench_score(w, result.tasks, result.segments, model, sim_end_ms=s["sim_end_ms"]),
+        "xrbench_score": xrbench_score(
+            w, result.tasks, result.segments, model, sim_end_ms=s["sim_end_ms"], unfinished=unfinished
+        ),
     }

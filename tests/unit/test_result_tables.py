@@ -282,7 +282,9 @@ def test_uxcost_per_app_matches_a_row_by_row_attribution(mixed) -> None:
         assert ux["apps"][app] == (None if v is None else pytest.approx(v, rel=1e-12)), app
 
 
-def _ref_xrbench(jobs: pd.DataFrame, tasks: pd.DataFrame, energy: pd.Series, sim_end_ms: float) -> dict[str, dict]:
+def _ref_xrbench(
+    jobs: pd.DataFrame, tasks: pd.DataFrame, energy: pd.Series, sim_end_ms: float, unfinished: str = "unlogged"
+) -> dict[str, dict]:
     job = {row.job_id: row for row in jobs.itertuples(index=False)}
     frames: dict[str, list[tuple[float, bool, bool]]] = {}
     for t, e in zip(tasks.itertuples(index=False), energy, strict=True):
@@ -294,7 +296,7 @@ def _ref_xrbench(jobs: pd.DataFrame, tasks: pd.DataFrame, energy: pd.Series, sim
             frames.setdefault(t.model, []).append((rt * (1500.0 - e) / 1500.0, False, True))
         elif j.dropped:
             frames.setdefault(t.model, []).append((0.0, True, False))
-        elif j.deadline_ms <= sim_end_ms:
+        elif unfinished == "zero" and j.deadline_ms <= sim_end_ms:
             frames.setdefault(t.model, []).append((0.0, False, False))
     out = {}
     for name, f in frames.items():
@@ -308,18 +310,22 @@ def test_xrbench_score_matches_a_frame_by_frame_count(mixed) -> None:
     model = EnergyModel(sim.platform)
     end = r.summary["sim_end_ms"]
     jobs = r.jobs[r.jobs["arrival_ms"] >= 100.0]
-    got = xrbench_score(jobs, r.tasks, r.segments, model, sim_end_ms=end)
     energy = model.task_energy_mj(r.tasks, r.segments)
-    assert xrbench_score(jobs, r.tasks, r.segments, model, sim_end_ms=end, task_energy_mj=energy) == got
-    assert xrbench_score(_plain(jobs), _plain(r.tasks), _plain(r.segments), model, sim_end_ms=end) == got
-    want = _ref_xrbench(jobs, r.tasks, energy, end)
-    assert got is not None and list(got["models"]) == sorted(want)
-    assert any(m["dropped_frames"] for m in want.values())
-    for name, m in want.items():
-        g = got["models"][name]
-        assert (g["frames"], g["dropped_frames"]) == (m["frames"], m["dropped_frames"]), name
-        assert g["score"] == pytest.approx(m["score"], rel=1e-12, abs=1e-15), name
-    assert got["overall"] == pytest.approx(100.0 * np.mean([m["score"] for m in want.values()]), rel=1e-12)
+    # The energy charged per inference: above idle plus the idle power held while running.
+    charged = energy + model.task_idle_energy_mj(r.tasks, r.segments)
+    for unfinished in ("unlogged", "zero"):
+        got = xrbench_score(jobs, r.tasks, r.segments, model, sim_end_ms=end, unfinished=unfinished)
+        kw = {"sim_end_ms": end, "unfinished": unfinished}
+        assert xrbench_score(jobs, r.tasks, r.segments, model, **kw, task_energy_mj=energy) == got
+        assert xrbench_score(_plain(jobs), _plain(r.tasks), _plain(r.segments), model, **kw) == got
+        want = _ref_xrbench(jobs, r.tasks, charged, end, unfinished)
+        assert got is not None and list(got["models"]) == sorted(want)
+        assert any(m["dropped_frames"] for m in want.values())
+        for name, m in want.items():
+            g = got["models"][name]
+            assert (g["frames"], g["dropped_frames"]) == (m["frames"], m["dropped_frames"]), name
+            assert g["score"] == pytest.approx(m["score"], rel=1e-12, abs=1e-15), name
+        assert got["overall"] == pytest.approx(100.0 * np.mean([m["score"] for m in want.values()]), rel=1e-12)
     # The summary reports the same metrics for its own window (warmup 0).
     assert r.summary["xrbench_score"] == xrbench_score(r.jobs, r.tasks, r.segments, model, sim_end_ms=end)
 

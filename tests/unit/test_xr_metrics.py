@@ -76,39 +76,44 @@ def test_en_score() -> None:
 
 def test_xrbench_score_on_a_hand_built_run() -> None:
     frames = [
-        {"deadline": 10.0, "state": "done", "seg": (0.1, 9.9)},  # 0.1 ms early, 98 mJ
+        {"deadline": 10.0, "state": "done", "seg": (0.1, 9.9)},  # 0.1 ms early, 98 mJ + 4.9 mJ idle
         {"deadline": 20.0, "state": "cancelled", "dropped": True, "seg": None},  # dropped
-        {"deadline": 30.0, "state": "done", "seg": (28.0, 31.0)},  # 1 ms late, 30 mJ
-        {"deadline": 40.0, "state": "running", "seg": (40.0, 50.0)},  # overdue at the end: 0, not a drop
+        {"deadline": 30.0, "state": "done", "seg": (28.0, 31.0)},  # 1 ms late, 30 mJ + 1.5 mJ idle
+        {"deadline": 40.0, "state": "running", "seg": (40.0, 50.0)},  # overdue at the end
         {"deadline": 60.0, "state": "running", "seg": (45.0, 50.0)},  # before its deadline: not counted
-        {"deadline": 50.0, "state": "done", "seg": (40.0, 45.0), "model": "B"},  # 5 ms early, 25 mJ
+        {"deadline": 50.0, "state": "done", "seg": (40.0, 45.0), "model": "B"},  # 5 ms early, 25 + 2.5 mJ
         {"deadline": 70.0, "state": "skipped", "seg": None, "model": "B"},  # cascade did not fire
     ]
     jobs, tasks, segs = _tables(frames)
-    out = xrbench_score(jobs, tasks, segs, EnergyModel(PLATFORM), sim_end_ms=50.0)
-    rt0, en0 = 1.0 / (1.0 + math.exp(-1.5)), (1500.0 - 98.0) / 1500.0
-    rt2, en2 = 1.0 / (1.0 + math.exp(15.0)), (1500.0 - 30.0) / 1500.0
-    score_a = (rt0 * en0 + rt2 * en2) / 4 * (1.0 - 1 / 4)
-    score_b = 1.0 / (1.0 + math.exp(-75.0)) * (1500.0 - 25.0) / 1500.0
-    assert out["models"]["A"]["frames"] == 4
-    assert out["models"]["A"]["dropped_frames"] == 1
-    assert out["models"]["A"]["score"] == pytest.approx(score_a, rel=1e-12)
-    assert out["models"]["B"]["frames"] == 1
-    assert out["models"]["B"]["score"] == pytest.approx(score_b, rel=1e-12)
-    assert out["overall"] == pytest.approx(100.0 * (score_a + score_b) / 2, rel=1e-12)
+    # The energy charged includes the accelerator's idle power (0.5 W) while the frame runs.
+    rt0, en0 = 1.0 / (1.0 + math.exp(-1.5)), (1500.0 - 98.0 - 4.9) / 1500.0
+    rt2, en2 = 1.0 / (1.0 + math.exp(15.0)), (1500.0 - 30.0 - 1.5) / 1500.0
+    score_b = 1.0 / (1.0 + math.exp(-75.0)) * (1500.0 - 27.5) / 1500.0
+    for unfinished, n_a in (("unlogged", 3), ("zero", 4)):
+        # "unlogged": the overdue frame is not logged (the artifact); "zero": it scores 0.
+        out = xrbench_score(jobs, tasks, segs, EnergyModel(PLATFORM), sim_end_ms=50.0, unfinished=unfinished)
+        score_a = (rt0 * en0 + rt2 * en2) / n_a * (1.0 - 1 / n_a)
+        assert out["models"]["A"]["frames"] == n_a
+        assert out["models"]["A"]["dropped_frames"] == 1
+        assert out["models"]["A"]["score"] == pytest.approx(score_a, rel=1e-12)
+        assert out["models"]["B"]["frames"] == 1
+        assert out["models"]["B"]["score"] == pytest.approx(score_b, rel=1e-12)
+        assert out["overall"] == pytest.approx(100.0 * (score_a + score_b) / 2, rel=1e-12)
+        assert out["scenario_score"] == out["overall"]
 
 
 def test_dropped_frames_score_zero_and_the_ux_factor_applies() -> None:
     model = EnergyModel(PLATFORM)
-    ok = {"deadline": 100.0, "state": "done", "seg": (0.0, 15.0)}  # 85 ms early (RT = 1), 150 mJ: EN 0.9
+    ok = {"deadline": 100.0, "state": "done", "seg": (0.0, 15.0)}  # 85 ms early (RT = 1), 150 + 7.5 mJ
+    en = (1500.0 - 157.5) / 1500.0
     one = xrbench_score(*_tables([ok], end_ms=200.0), model, sim_end_ms=200.0)
-    assert one["overall"] == pytest.approx(90.0)
+    assert one["overall"] == pytest.approx(100.0 * en)
     drop = {"deadline": 110.0, "state": "cancelled", "dropped": True, "seg": None}
     two = xrbench_score(*_tables([ok, drop], end_ms=200.0), model, sim_end_ms=200.0)
-    # The dropped frame adds 0 to the sum but counts in the denominator (0.9 / 2), and
+    # The dropped frame adds 0 to the sum but counts in the denominator (en / 2), and
     # the UX factor 1 - drop rate halves it again.
-    assert two["models"]["A"]["score"] == pytest.approx(0.9 / 2 * (1 - 1 / 2))
-    assert two["overall"] == pytest.approx(22.5)
+    assert two["models"]["A"]["score"] == pytest.approx(en / 2 * (1 - 1 / 2))
+    assert two["overall"] == pytest.approx(100.0 * en / 4)
 
 
 def test_xrbench_score_needs_deadlines() -> None:
