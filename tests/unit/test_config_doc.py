@@ -68,3 +68,76 @@ def test_first_experiment_is_minimal_yaml() -> None:
     assert BLOCKS, "docs/config.md has no ```yaml block with duration_ms"
     documented = yaml.safe_load(BLOCKS[0])
     assert documented == yaml.safe_load(MINIMAL.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- against the code
+
+
+def _section(text: str, heading: str) -> str:
+    """The text from ``heading`` (a whole line) to the next heading of any level."""
+    lines = text.splitlines()
+    start = lines.index(heading)
+    out = []
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def _table_keys(section: str) -> list[str]:
+    """The first-column keys (`` `key` ``) of the markdown table rows of a section."""
+    return re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+
+
+def _row(section: str, key: str) -> str:
+    rows = [line for line in section.splitlines() if line.startswith(f"| `{key}` |")]
+    assert len(rows) == 1, f"docs/config.md: one table row for `{key}` expected, found {len(rows)}"
+    return rows[0]
+
+
+@pytest.mark.parametrize(
+    ("heading", "spec"),
+    [("## 1. Top-level keys", "ExperimentSpec"), ("### `policy`", "PolicySpec"), ("### `limits`", "LimitsSpec")],
+)
+def test_documented_keys_are_the_schemas(heading: str, spec: str) -> None:
+    from simsched.config import schema
+
+    fields = set(getattr(schema, spec).model_fields)
+    documented = _table_keys(_section(DOC.read_text(encoding="utf-8"), heading))
+    assert len(documented) == len(set(documented)), f"{heading}: a key is documented twice"
+    assert set(documented) == fields, f"{heading}: undocumented {fields - set(documented)}, unknown {set(documented) - fields}"
+
+
+def test_every_registered_policy_and_governor_is_named() -> None:
+    from simsched.policies.base import available_governors, available_policies
+
+    policy = _section(DOC.read_text(encoding="utf-8"), "### `policy`")
+    for key, names in (("name", available_policies()), ("governor", available_governors())):
+        row = _row(policy, key)
+        built_in = row.split("built in:", 1)[1].split(";", 1)[0]
+        assert set(re.findall(r"`([^`]+)`", built_in)) == set(names), f"`{key}` row: {built_in!r} vs {names}"
+
+
+def test_powersave_is_the_boot_configuration_as_documented() -> None:
+    text = _section(DOC.read_text(encoding="utf-8"), "### `policy`")
+    assert "`powersave` puts every domain at its lowest OPP from t = 0" in text
+    # The engine: with a switch latency, the lowest OPP is in force from the first instant.
+    cfg = yaml.safe_load(MINIMAL.read_text(encoding="utf-8"))
+    cfg["duration_ms"] = 50
+    cfg["policy"] = {"name": "fifo", "governor": "powersave"}
+    assert cfg["platform"]["domains"]["little"]["switch_ms"] > 0
+    freq = simsched.simulate(cfg).frequency
+    lowest = min(mhz for mhz, _ in cfg["platform"]["domains"]["little"]["opps"])
+    assert freq.iloc[0]["time_ms"] == 0.0 and freq.iloc[0]["freq_mhz"] == lowest
+    assert (freq["freq_mhz"] == lowest).all()
+
+
+def test_set_platform_name_resolves_as_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert "`--set platform=NAME` and `--set workload=NAME`" in text
+    if shipped("platforms", "xr-dual-4k") is None or shipped("workloads", "xrbench-vr-gaming") is None:
+        pytest.skip("xr-dual-4k / xrbench-vr-gaming not shipped here")
+    loaded = simsched.load_config(MINIMAL, overrides=["platform=xr-dual-4k", "workload=xrbench-vr-gaming", "power_mode="])
+    assert loaded.spec.platform.name == "xr-dual-4k"
+    assert "eye_gaze" in loaded.spec.workload.apps
