@@ -114,14 +114,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     """Handler of ``simsched trace``; returns the exit code."""
     from simsched.report import read_run
-    from simsched.report.trace import write_trace
+    from simsched.report.trace import parse_window, write_trace
 
+    window = None
+    if getattr(args, "trace_window", None) is not None:
+        try:
+            window = parse_window(args.trace_window)
+        except ValueError as exc:
+            raise ConfigError("--trace-window", "", str(exc)) from None
     run = read_run(args.run_dir)
     out = Path(args.output) if args.output else Path(args.run_dir) / "trace.json"
     if out.is_dir():
         raise ConfigError(str(out), "", "is a directory; give a file name such as trace.json")
     try:
-        write_trace(run, out)
+        write_trace(run, out, window)
     except OSError as exc:
         raise ConfigError(str(out), "", f"cannot write the trace ({exc.strerror or exc})") from None
     print(out)
@@ -145,5 +151,7 @@ def register(subparsers: Any) -> None:
                               description="Write a run directory as a Chrome trace-event JSON file for https://ui.perfetto.dev.")
     t.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (jobs.csv ... summary.json)")
     t.add_argument("--output", "-o", metavar="FILE", help="output file (default RUN_DIR/trace.json)")
+    t.add_argument("--trace-window", metavar="FROM_MS:TO_MS",
+                   help="keep only what happens in this time window (ms; either side may be empty)")
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     t.set_defaults(func=cmd_trace)

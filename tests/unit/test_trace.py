@@ -83,9 +83,11 @@ def test_metadata_names_the_tracks(result: Result) -> None:
     assert proc["args"]["name"].startswith("one-core")
     names = {e["tid"]: e["args"]["name"] for e in events(doc, "M", "thread_name")}
     # cpu0 runs one task at a time; gpu0 has two slots in use: one track per slot
-    assert sorted(names.values()) == ["cpu0", "gpu0 #0", "gpu0 #1"]
+    assert sorted(names.values()) == ["cpu0", "gpu0 #0", "gpu0 #1", "jobs"]
     assert {e["tid"] for e in events(doc, "X")} <= set(names)
     for tid, name in names.items():
+        if name == "jobs":
+            continue
         on_track = [e for e in events(doc, "X") if e["tid"] == tid]
         assert all(e["args"]["processor"] == name.split(" ")[0] for e in on_track)
         ends = np.array([e["ts"] + e["dur"] for e in on_track])
@@ -101,7 +103,7 @@ def test_trace_is_valid_json(result: Result, tmp_path: Path) -> None:
     assert len(doc["traceEvents"]) == len(chrome_trace(result)["traceEvents"])
     for e in doc["traceEvents"]:
         assert {"name", "ph", "pid"} <= e.keys()
-        assert e["ph"] in {"M", "X", "C"}
+        assert e["ph"] in {"M", "X", "C", "i", "s", "f"}
 
 
 def test_assign_lanes_reuses_free_lanes() -> None:
@@ -147,3 +149,137 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], fragment: str, run_dir
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
     assert fragment in err
+
+
+# ------------------------------------------------- instants, flows, time window
+
+REQUIRED = {
+    "M": {"name", "ph", "pid", "tid", "args"},
+    "X": {"name", "ph", "ts", "dur", "pid", "tid"},
+    "C": {"name", "ph", "ts", "pid", "args"},
+    "i": {"name", "ph", "ts", "pid", "tid", "s"},
+    "s": {"name", "cat", "ph", "ts", "pid", "tid", "id"},
+    "f": {"name", "cat", "ph", "ts", "pid", "tid", "id"},
+}
+
+
+def check_format(doc: dict) -> None:
+    """The Chrome trace-event format: an object with traceEvents, required keys per phase."""
+    assert isinstance(doc, dict) and isinstance(doc["traceEvents"], list)
+    for e in doc["traceEvents"]:
+        assert e["ph"] in REQUIRED, e
+        assert REQUIRED[e["ph"]] <= e.keys(), e
+        if "ts" in e:
+            assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
+        if e["ph"] == "X":
+            assert e["dur"] >= 0
+        if e["ph"] == "i":
+            assert e["s"] in {"g", "p", "t"}
+        if e["ph"] == "f":
+            assert e.get("bp") == "e"
+
+
+def test_instant_events_follow_the_jobs_table(result: Result) -> None:
+    doc = json.loads(json.dumps(chrome_trace(result)))
+    check_format(doc)
+    jobs, end = result.jobs, result.summary["sim_end_ms"]
+    (jobs_tid,) = [e["tid"] for e in events(doc, "M", "thread_name") if e["args"]["name"] == "jobs"]
+    arrivals = events(doc, "i", "arrival")
+    assert sorted(e["args"]["job_id"] for e in arrivals) == sorted(jobs["job_id"])
+    assert all(e["tid"] == jobs_tid for e in arrivals)
+    by_id = jobs.set_index("job_id")
+    for e in arrivals:
+        assert e["ts"] == pytest.approx(by_id.loc[e["args"]["job_id"], "arrival_ms"] * 1000.0, abs=1e-3)
+    deadlines = [e for e in events(doc, "i") if e["cat"] == "deadline"]
+    due = jobs[jobs["deadline_ms"] <= end]
+    assert len(deadlines) == len(due) > 0
+    missed = {e["args"]["job_id"] for e in deadlines if e["name"] == "deadline missed"}
+    met = {e["args"]["job_id"] for e in deadlines if e["name"] == "deadline met"}
+    assert missed == set(due.loc[due["missed"].fillna(False).astype(bool), "job_id"]) and missed
+    assert met == set(due.loc[due["missed"].eq(False).fillna(False), "job_id"]) and met
+
+
+def test_drops_freezes_migrations_and_flows() -> None:
+    from tests.unit.test_twill import _one_gpu_platform
+
+    # Job 1 starts on the GPU, is frozen and migrates to the DLA (tests/unit/test_twill.py);
+    # the urgent app drops its frames; the DAG job gives flows between its tasks.
+    plat = _one_gpu_platform()
+    cfg = {
+        "duration_ms": 100,
+        "policy": {"name": "twill", "params": {"tolerance": 0.0}},
+        "platform": plat,
+        "workload": {
+            "apps": {
+                "cam": {"arrival": {"type": "trace", "times_ms": [0.0, 0.0]}, "graph": {"c": {"model": "cnn"}}},
+                "dag": {
+                    "arrival": {"type": "trace", "times_ms": [20.0]},
+                    "graph": {"a": {"model": "cnn"}, "b": {"model": "cnn", "after": ["a"]}, "c": {"model": "cnn", "after": ["a"]},
+                              "d": {"model": "cnn", "after": ["b", "c"]}},
+                },
+                "late": {"arrival": {"type": "trace", "times_ms": [40.0, 40.0, 40.0, 40.0]}, "deadline_ms": 0.5,
+                         "late": "drop", "graph": {"x": {"model": "cnn"}}},
+            }
+        },
+    }
+    r = simulate(cfg)
+    doc = chrome_trace(r)
+    check_format(doc)
+    t = r.tasks
+    assert t["freezes"].sum() >= 1 and t["migrations"].sum() >= 1 and r.jobs["dropped"].sum() >= 1
+    for cat, col in (("freeze", "freezes"), ("migrate", "migrations")):
+        got = [e for e in events(doc, "i") if e["cat"] == cat]
+        per_task = {(e["args"]["job_id"], e["args"]["task"]) for e in got}
+        assert len(got) == t[col].sum(), cat
+        assert per_task == {(int(j), str(k)) for j, k, n in zip(t["job_id"], t["task"], t[col], strict=True) if n}
+    for e in [e for e in events(doc, "i") if e["cat"] == "migrate"]:
+        assert e["args"]["from"] != e["args"]["to"]
+    drops = events(doc, "i", "drop")
+    assert sorted(e["args"]["job_id"] for e in drops) == sorted(r.jobs.loc[r.jobs["dropped"], "job_id"])
+    # Flows: one start and one finish per DAG edge of a job whose tasks both ran, same id.
+    starts, finishes = events(doc, "s"), events(doc, "f")
+    assert sorted(e["id"] for e in starts) == sorted(e["id"] for e in finishes)
+    assert len({e["id"] for e in starts}) == len(starts) == 4  # a->b, a->c, b->d, c->d
+    slices = events(doc, "X")
+    fin = {e["id"]: e for e in finishes}
+    for s in starts:
+        f = fin[s["id"]]
+        assert s["name"] == f["name"] and s["ts"] <= f["ts"]
+        # Each end lies inside a slice of its task on its track.
+        for ev, task in ((s, s["args"]["from"]), (f, f["args"]["to"])):
+            assert any(x["tid"] == ev["tid"] and x["args"]["task"] == task and x["args"]["job_id"] == ev["args"]["job_id"]
+                       and x["ts"] <= ev["ts"] <= x["ts"] + x["dur"] for x in slices), ev
+    edges = {(e["args"]["from"], e["args"]["to"]) for e in starts}
+    assert edges == {("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")}
+
+
+def test_trace_window_keeps_only_its_interval(result: Result, run_dir: Path, tmp_path: Path) -> None:
+    full = chrome_trace(result)
+    t0, t1 = 1000.0, 1500.0
+    doc = chrome_trace(result, window_ms=(t0, t1))
+    check_format(doc)
+    lo, hi = t0 * 1000.0, t1 * 1000.0
+    timed = [e for e in doc["traceEvents"] if e["ph"] != "M"]
+    assert timed and all(lo <= e["ts"] <= hi for e in timed)
+    assert all(e["ts"] + e["dur"] <= hi + 1e-3 for e in events(doc, "X"))
+    assert len(timed) < len([e for e in full["traceEvents"] if e["ph"] != "M"])
+    inside = [e for e in events(full, "i", "arrival") if lo <= e["ts"] <= hi]
+    assert len(events(doc, "i", "arrival")) == len(inside) > 0
+    # Every slice that overlaps the window is kept (clipped).
+    overlapping = [e for e in events(full, "X") if e["ts"] <= hi and e["ts"] + e["dur"] >= lo]
+    assert len(events(doc, "X")) == len(overlapping)
+    # The power in force at the window's start is stamped at its start.
+    assert {e["name"] for e in events(doc, "C") if e["ts"] == lo} >= {"total power", "cpu0 power"}
+    ids = [e["id"] for e in events(doc, "s")]
+    assert sorted(ids) == sorted(e["id"] for e in events(doc, "f"))
+    # The command line.
+    out = tmp_path / "w.json"
+    code, _stdout, err = run_main(["trace", str(run_dir), "-o", str(out), "--trace-window", "1000:1500"])
+    assert code == 0, err
+    written = json.loads(out.read_text())
+    check_format(written)
+    assert written["otherData"]["window_ms"] == [1000.0, 1500.0]
+    assert all(lo <= e["ts"] <= hi for e in written["traceEvents"] if e["ph"] != "M")
+    for bad in ("1500:1000", "soon:", "1000"):
+        code, _stdout, err = run_main(["trace", str(run_dir), "-o", str(out), "--trace-window", bad])
+        assert code == 2 and len(err.splitlines()) == 1 and "--trace-window" in err, (bad, err)
