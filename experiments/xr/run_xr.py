@@ -6,7 +6,9 @@ called by ``run.sh``. Writes ``STUDY_DIR/results/<duration>ms/<scenario>/runs.cs
 ``summarize_runs``), with extra columns that ``simsched compare`` does not write:
 
 * ``xrbench_score`` and ``xrbench.<model>.{score,frames,dropped_frames}`` (the summary's
-  XRBench score, docs/metrics.md);
+  XRBench score, docs/metrics.md), and ``xrbench_scenario_score`` (that score scaled by
+  the share of the scenario's models that logged a frame, as the XRBench artifact's
+  plotting script counts it);
 * ``on_time_jobs`` and ``window_energy_mj``, so that UXCost can be pooled over seeds as
   ``sum(window energy) / sum(on-time jobs)``.
 
@@ -41,6 +43,7 @@ def run_one(spec: tuple[str, str, int, int]) -> dict[str, Any]:
     row: dict[str, Any] = {"policy": policy, "seed": seed, **flatten(s)}
     xs = s.get("xrbench_score") or {}
     row["xrbench_score"] = xs.get("overall")
+    row["xrbench_scenario_score"] = xs.get("scenario_score")
     for model, v in sorted((xs.get("models") or {}).items()):
         for k in ("score", "frames", "dropped_frames"):
             row[f"xrbench.{model}.{k}"] = v.get(k)
