@@ -288,16 +288,8 @@ def mean_ci(values: Iterable[float | None], confidence: float = 0.95) -> MeanCI:
     MeanCI
         ``mean +- t_{(1+c)/2, n-1} s / sqrt(n)``; bounds are NaN when n < 2.
     """
-    x = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return MeanCI(math.nan, math.nan, math.nan, math.nan, 0)
-    m = float(x.mean())
-    if n < 2:
-        return MeanCI(m, math.nan, math.nan, math.nan, n)
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return MeanCI(m, m - half, m + half, half, n)
+    iv = mean_interval(values, confidence)
+    return MeanCI(iv.mean, iv.low, iv.high, iv.half_width, iv.n)
 
 
 def relative_change(value: float, base: float) -> float:

@@ -259,8 +259,9 @@ def test_progress_redraws_at_most_every_interval() -> None:
     stream = io.StringIO()
     bar = Progress(total=10_000, desc="runs", enabled=True, min_interval_s=60.0, stream=stream)
     for _ in range(9_999):
-        bar.update(1)
+        bar.update(1, note="fifo seed 1")
     assert bar.n == 9_999
+    assert stream.getvalue().count("runs") <= 2  # drawn once at the start, not per update
     bar.update(1)
     assert bar.n == 10_000
     bar.close()
