@@ -14,9 +14,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from simsched.errors import ConfigError, SimschedError
+from simsched.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, SimschedError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "format_summary", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, exc, EXIT_FAIL)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: not an error of ours.
         sys.stderr.close()
@@ -202,10 +202,14 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _fmt(x: Any, scale: float = 1.0, digits: int = 2) -> str:
+def _fmt(x: Any, name: str, decimals: int = 2, sig: int = 3) -> str:
+    """A summary value in its display unit (the catalogue's scale), magnitude-aware."""
+    from simsched.metrics.catalogue import metric
+    from simsched.report.format import fmt_num
+
     if x is None:
         return "-"
-    return f"{x * scale:.{digits}f}"
+    return fmt_num(x * metric(name).scale, sig, decimals=decimals)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -221,8 +225,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     for name, m in rows:
         lines.append(
             f"{name[:22]:22s} {m['jobs_arrived']:6d} {m['jobs_finished']:6d} {m['jobs_dropped']:5d} "
-            f"{_fmt(m['latency_mean_ms']):>8s} {_fmt(m['latency_p50_ms']):>8s} {_fmt(m['latency_p95_ms']):>8s} "
-            f"{_fmt(m['latency_p99_ms']):>8s} {_fmt(m['deadline_miss_rate'], 100, 1):>6s}"
+            + " ".join(f"{_fmt(m[f'latency_{q}_ms'], f'latency_{q}_ms'):>8s}" for q in ("mean", "p50", "p95", "p99"))
+            + f" {_fmt(m['deadline_miss_rate'], 'deadline_miss_rate', 1):>6s}"
         )
     lines.append("(latencies in ms over finished jobs; miss% counts late, dropped and overdue jobs)")
     llm = [(n, m) for n, m in summary["apps"].items() if m.get("llm_requests")]
@@ -230,16 +234,17 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines += ["", f"{'LLM app':22s} {'reqs':>6s} {'TTFT':>8s} {'TTFTp95':>8s} {'TPOT':>8s} {'tok/s':>8s}"]
         for name, m in llm:
             lines.append(
-                f"{name[:22]:22s} {m['llm_requests']:6d} {_fmt(m['ttft_mean_ms']):>8s} {_fmt(m['ttft_p95_ms']):>8s} "
-                f"{_fmt(m['tpot_mean_ms']):>8s} {_fmt(m['tokens_per_s_mean'], 1, 1):>8s}"
+                f"{name[:22]:22s} {m['llm_requests']:6d} {_fmt(m['ttft_mean_ms'], 'ttft_mean_ms'):>8s} "
+                f"{_fmt(m['ttft_p95_ms'], 'ttft_p95_ms'):>8s} {_fmt(m['tpot_mean_ms'], 'tpot_mean_ms'):>8s} "
+                f"{_fmt(m['tokens_per_s_mean'], 'tokens_per_s_mean', 1):>8s}"
             )
     budget = summary.get("budget_w")
     lines += [
         "",
-        f"energy {_fmt(summary['energy_mj'], 1e-3, 3)} J | avg power {_fmt(summary['avg_power_w'])} W | "
-        f"peak {_fmt(summary['peak_power_w'])} W | budget {_fmt(budget) if budget else 'none'}"
-        + (f" | over budget {_fmt(summary['time_over_budget_ms'], 1, 1)} ms" if budget else ""),
-        "utilisation: " + ", ".join(f"{p} {_fmt(u, 100, 0)}%" for p, u in summary["utilization"].items()),
+        f"energy {_fmt(summary['energy_mj'], 'energy_mj', 3)} J | avg power {_fmt(summary['avg_power_w'], 'avg_power_w')} W | "
+        f"peak {_fmt(summary['peak_power_w'], 'peak_power_w')} W | budget {_fmt(budget, 'budget_w') if budget else 'none'}"
+        + (f" | over budget {_fmt(summary['time_over_budget_ms'], 'time_over_budget_ms', 1)} ms" if budget else ""),
+        "utilisation: " + ", ".join(f"{p} {_fmt(u, 'utilization', 0, 2)}%" for p, u in summary["utilization"].items()),
     ]
     return "\n".join(lines)
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+#: Process exit codes of every command: success; a failed check (regression,
+#: invariant violation, a run that failed); unusable input (one line on stderr).
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+#: Interrupted by the user (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
 
 class SimschedError(Exception):
     """Base class of every error simsched raises on purpose."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simsched.cli import EXIT_FAIL, EXIT_OK
+from simsched.errors import EXIT_FAIL, EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     subparsers : argparse._SubParsersAction
         The ``simsched`` parser's subcommands.
     """
-    from simsched.regress import CONFIG_MATCHES, DEFAULT_RATE_ATOL, DEFAULT_RTOL
+    from simsched.regress import CONFIG_MATCHES, DEFAULT_RATE_ATOL, DEFAULT_RTOL, TESTS
 
     base = subparsers.add_parser(
         "baseline", help="record a run's (or a sweep's) key metrics as a regression baseline",
@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chk = subparsers.add_parser(
         "check", help="compare a run (or a sweep) with a baseline; exit 1 on a regression",
         description="Exit 0 when every metric is within tolerance, 1 (with a table) when one regressed, "
-        "2 on unusable input. With several seeds on both sides a change counts only when the 95%% "
-        "Student-t intervals also do not overlap.",
+        "2 on unusable input. With several seeds on both sides a change counts only when it is also "
+        "statistically clear: its 95 percent interval (paired over shared seeds, else Welch) excludes zero.",
     )
     chk.add_argument("runs", metavar="RUN_DIR|SWEEP_DIR", help="a run directory, or a folder of run directories (one per seed)")
     chk.add_argument("--baseline", "-b", required=True, metavar="FILE", help="baseline written by `simsched baseline`")
@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config-match", choices=CONFIG_MATCHES, default="scenario",
         help="scenario (default): run and baseline may differ only in policy and platform.models; "
         "exact: same config hash; any: no check",
+    )
+    chk.add_argument(
+        "--test", choices=TESTS, default="auto",
+        help="with several seeds on both sides: auto (default) = paired on shared seeds, else Welch; "
+        "welch = always unpaired; overlap = the two seed intervals must not overlap (the older, stricter rule)",
     )
     chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     chk.set_defaults(func=_cmd_check)
@@ -84,6 +89,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     tolerances = Tolerances.parse(args.rtol, args.rate_atol, args.metric_tolerance)
     baseline = read_baseline(args.baseline)
-    report = compare(baseline, load_sample(args.runs), tolerances, config_match=args.config_match, baseline_label=args.baseline)
+    report = compare(
+        baseline, load_sample(args.runs), tolerances, config_match=args.config_match, baseline_label=args.baseline,
+        test=args.test,
+    )
     print(format_report(report))
     return EXIT_OK if report.ok else EXIT_FAIL

@@ -1,5 +1,9 @@
 """Summary metrics from the run tables (definitions in docs/metrics.md).
 
+The names, units and directions of these metrics are in
+:mod:`simsched.metrics.catalogue`; ``tests/unit/test_catalogue.py`` checks that a
+summary holds exactly the catalogued fields.
+
 Pure functions of DataFrames, so they apply equally to a fresh Result and to a run
 directory read back from disk.
 """
@@ -13,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simsched.metrics.catalogue import PERCENTILES
 from simsched.metrics.xr import EnergyModel, uxcost_metrics, xrbench_score
 
 if TYPE_CHECKING:
     from simsched.platform.soc import Platform
-
-PERCENTILES = (50, 95, 99)
 
 
 def _stats(values: np.ndarray, prefix: str) -> dict[str, float | None]:

@@ -5,8 +5,11 @@
   energy versus latency). Imported on demand, as it imports matplotlib.
 * :mod:`simsched.report.trace`: :func:`chrome_trace` / :func:`write_trace`, the
   Chrome trace-event JSON format that https://ui.perfetto.dev opens.
-* :mod:`simsched.report.stats`: mean and Student-t confidence intervals across seeds.
-* :mod:`simsched.report.progress`: a progress bar shown only on a terminal.
+* :mod:`simsched.report.stats`: confidence intervals across seeds: of a mean, and of
+  a difference (paired on shared seeds, or Welch), on scipy.stats.
+* :mod:`simsched.report.format`: :func:`~simsched.report.format.fmt_num`, numbers
+  printed with significant digits that follow their magnitude.
+* :mod:`simsched.report.progress`: a tqdm progress bar shown only on a terminal.
 
 :func:`read_run` loads a run directory written by ``simsched run --out`` back into
 a :class:`~simsched.result.Result`.

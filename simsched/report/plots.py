@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simsched.metrics.catalogue import rate_metrics
 from simsched.report.trace import assign_lanes
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 ROW_HEIGHT = 0.8
 LINESTYLES = ("-", "--", ":", "-.")
 FROZEN_HATCH = "////"
-RATE_METRICS = ("deadline_miss_rate", "drop_rate")
+RATE_METRICS = rate_metrics()
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -1,18 +1,21 @@
-"""Statistics across seeds: means, Student-t confidence intervals, relative changes.
+"""Statistics across seeds: means, confidence intervals of means and of differences, relative changes.
 
-Only numpy and the standard library are used: the Student-t quantile is computed
-from the regularised incomplete beta function (a continued fraction) and inverted
-by bisection, exact to ~1e-12 for any number of degrees of freedom.
+The one place where simsched computes intervals: ``compare`` (per policy, and the
+paired change against the baseline policy), ``check`` (paired per-seed differences,
+or Welch's test without shared seeds) and the reports use these functions.
+Distributions and tests come from :mod:`scipy.stats`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, stats
 
 SUMMARY_COLUMNS = ("policy", "metric", "n", "mean", "std", "ci_low", "ci_high", "ci_half", "rel_change")
 
@@ -39,80 +42,6 @@ class MeanCI(NamedTuple):
     n: int
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta function ``I_x(a, b)``.
-
-    Parameters
-    ----------
-    a, b : float
-        Positive shape parameters.
-    x : float
-        Point in [0, 1].
-
-    Returns
-    -------
-    float
-        ``I_x(a, b)`` in [0, 1].
-    """
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    lbeta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-    front = math.exp(lbeta + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """Cumulative distribution function of Student's t.
-
-    Parameters
-    ----------
-    t : float
-        Point.
-    df : float
-        Degrees of freedom (> 0); ``math.inf`` gives the standard normal.
-
-    Returns
-    -------
-    float
-        P(T <= t).
-    """
-    if math.isinf(df):
-        return 0.5 * math.erfc(-t / math.sqrt(2.0))
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
 def t_quantile(p: float, df: float) -> float:
     """Quantile (inverse CDF) of Student's t.
 
@@ -132,26 +61,216 @@ def t_quantile(p: float, df: float) -> float:
         raise ValueError(f"p must be in (0, 1), got {p}")
     if df <= 0:
         raise ValueError(f"df must be positive, got {df}")
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    if df == 1:  # Cauchy: closed form
-        return math.tan(math.pi * (p - 0.5))
-    if df == 2:
-        return (2.0 * p - 1.0) / math.sqrt(2.0 * p * (1.0 - p))
+    if math.isinf(df):
+        return float(stats.norm.ppf(p))
+    return float(stats.t.ppf(p, df))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean, or a difference of means, with its two-sided confidence interval.
+
+    Attributes
+    ----------
+    mean : float
+        Estimate of the difference ``b - a``, or of the mean (unit of the values).
+    half_width : float
+        Half-width of the two-sided interval at the requested level (NaN when it is
+        undefined: fewer than two values, or no spread to estimate it from).
+    p_value : float
+        Two-sided p-value of "difference = 0" (NaN for a one-sample mean interval).
+    n : int
+        Pairs (paired) or total samples.
+    method : str
+        ``paired-t``, ``welch-t`` or ``t``.
+    """
+
+    mean: float
+    half_width: float
+    p_value: float
+    n: int
+    method: str
+
+    @property
+    def low(self) -> float:
+        """Lower bound of the interval."""
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        """Upper bound of the interval."""
+        return self.mean + self.half_width
+
+    def excludes_zero(self) -> bool:
+        """True when the interval lies entirely above or below zero (False if undefined)."""
+        if not math.isfinite(self.half_width):
+            return False
+        return self.low > 0.0 or self.high < 0.0
+
+
+def _values(x: Iterable[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in x], dtype=float)
+
+
+def _check_level(level: float) -> None:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+
+def mean_interval(x: Iterable[float | None], level: float = 0.95) -> Interval:
+    """Student-t interval of the mean of independent values.
+
+    Parameters
+    ----------
+    x : iterable of float or None
+        One value per seed; None and NaN are ignored.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        ``mean +- t_{(1+level)/2, n-1} s / sqrt(n)``, method ``t``, p-value NaN.
+    """
+    _check_level(level)
+    v = _values(x)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, "t")
+    m = float(v.mean())
+    if n < 2:
+        return Interval(m, math.nan, math.nan, n, "t")
+    half = t_quantile(0.5 + level / 2.0, n - 1) * float(v.std(ddof=1)) / math.sqrt(n)
+    return Interval(m, half, math.nan, n, "t")
+
+
+def paired_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
+    """Paired-t interval of ``b - a`` over matched pairs (e.g. the same seed run twice).
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        Values of the two sides, ``a[i]`` and ``b[i]`` from the same seed. Pairs
+        where either side is missing (None or NaN) are left out.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        Mean difference ``d = mean(b_i - a_i)`` and ``t_{(1+level)/2, n-1} s_d / sqrt(n)``;
+        the p-value of the paired t-test. With identical differences (``s_d = 0``) the
+        half-width is 0 and the p-value 0 (or 1 when every difference is 0).
+    """
+    _check_level(level)
+    av, bv = _values(a), _values(b)
+    if len(av) != len(bv):
+        raise ValueError(f"paired samples need equal lengths, got {len(av)} and {len(bv)}")
+    d = (bv - av)[np.isfinite(av) & np.isfinite(bv)]
+    n = len(d)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, "paired-t")
+    m = float(d.mean())
+    if n < 2:
+        return Interval(m, math.nan, math.nan, n, "paired-t")
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        # No spread: the difference is exactly known (deterministic runs on shared seeds).
+        return Interval(m, 0.0, 1.0 if m == 0.0 else 0.0, n, "paired-t")
+    half = t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
+    p = float(stats.ttest_1samp(d, 0.0).pvalue)
+    return Interval(m, half, p, n, "paired-t")
+
+
+def welch_from_stats(
+    mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int, level: float = 0.95
+) -> Interval:
+    """Welch interval of ``mean_b - mean_a`` from each side's mean, sample sd (ddof=1) and count.
+
+    Degrees of freedom by Welch-Satterthwaite. Used directly for baselines that kept
+    only summary statistics. Both spreads zero gives a half-width of 0.
+    """
+    _check_level(level)
+    n = n_a + n_b
+    diff = mean_b - mean_a
+    if n_a < 2 or n_b < 2:
+        return Interval(diff, math.nan, math.nan, n, "welch-t")
+    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    se2 = va + vb
+    if se2 == 0.0:
+        return Interval(diff, 0.0, 1.0 if diff == 0.0 else 0.0, n, "welch-t")
+    df = se2**2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    se = math.sqrt(se2)
+    half = t_quantile(0.5 + level / 2.0, df) * se
+    p = float(2.0 * stats.t.sf(abs(diff) / se, df))
+    return Interval(diff, half, p, n, "welch-t")
+
+
+def welch_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
+    """Welch (unpaired, unequal variances) interval of ``mean(b) - mean(a)``.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        Independent values of the two sides; None and NaN are ignored.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        Method ``welch-t``; ``n`` is the total number of values. The p-value is that of
+        Welch's t-test (``scipy.stats.ttest_ind(..., equal_var=False)``).
+    """
+    av, bv = _values(a), _values(b)
+    av, bv = av[np.isfinite(av)], bv[np.isfinite(bv)]
+    if len(av) == 0 or len(bv) == 0:
+        return Interval(math.nan, math.nan, math.nan, len(av) + len(bv), "welch-t")
+    sa = float(av.std(ddof=1)) if len(av) > 1 else math.nan
+    sb = float(bv.std(ddof=1)) if len(bv) > 1 else math.nan
+    return welch_from_stats(float(av.mean()), sa, len(av), float(bv.mean()), sb, len(bv), level)
+
+
+def detectable_effect(n: int, *, paired: bool = True, level: float = 0.95, power: float = 0.8) -> float:
+    """Smallest true difference, in units of the standard deviation, detected with ``power``.
+
+    For a two-sided t-test at ``1 - level``: with ``paired``, the sd is that of the
+    per-seed differences and ``n`` the number of pairs; otherwise two independent
+    samples of ``n`` seeds each with equal sd (Welch's test then has about
+    ``2(n - 1)`` degrees of freedom). Solved exactly with the noncentral t
+    distribution (``scipy.stats.nct``).
+
+    Parameters
+    ----------
+    n : int
+        Seeds (pairs, or per side), at least 2.
+    paired : bool, default True
+        Paired design (shared seeds) or two independent samples.
+    level : float, default 0.95
+        Confidence level of the test (significance ``1 - level``).
+    power : float, default 0.8
+        Probability of detecting the effect.
+
+    Returns
+    -------
+    float
+        The effect size ``delta / sd``.
+    """
+    if n < 2:
+        raise ValueError("n must be at least 2")
+    df = n - 1 if paired else 2 * (n - 1)
+    scale = math.sqrt(n) if paired else math.sqrt(n / 2.0)
+    crit = t_quantile(0.5 + level / 2.0, df)
+
+    def achieved(effect: float) -> float:
+        nc = effect * scale
+        return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
     lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
+    while achieved(hi) < power:
         hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-13 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    return float(optimize.brentq(lambda e: achieved(e) - power, lo, hi, xtol=1e-10))
 
 
 def mean_ci(values: Iterable[float | None], confidence: float = 0.95) -> MeanCI:
@@ -169,16 +288,8 @@ def mean_ci(values: Iterable[float | None], confidence: float = 0.95) -> MeanCI:
     MeanCI
         ``mean +- t_{(1+c)/2, n-1} s / sqrt(n)``; bounds are NaN when n < 2.
     """
-    x = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return MeanCI(math.nan, math.nan, math.nan, math.nan, 0)
-    m = float(x.mean())
-    if n < 2:
-        return MeanCI(m, math.nan, math.nan, math.nan, n)
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return MeanCI(m, m - half, m + half, half, n)
+    iv = mean_interval(values, confidence)
+    return MeanCI(iv.mean, iv.low, iv.high, iv.half_width, iv.n)
 
 
 def relative_change(value: float, base: float) -> float:

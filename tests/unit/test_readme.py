@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 
 from simsched import simulate
-from simsched.cli import format_summary
+from simsched.cli import format_summary, main
 from tests.helpers import ROOT, minimal
 
 README = (ROOT / "README.md").read_text()
@@ -15,13 +17,19 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
 
 
-def test_quickstart_output_matches_the_readme() -> None:
+def test_quickstart_output_matches_the_readme(monkeypatch) -> None:
     marker = README.index("quickstart-output")
     block = re.search(r"```\n(.*?)```", README[marker:], flags=re.S).group(1)
-    actual = format_summary(simulate(ROOT / "experiments" / "quickstart.yaml").summary)
-    assert block.strip() == actual.strip(), (
+    # The command itself, as the README shows it (stdout only: the wall time goes to stderr).
+    monkeypatch.chdir(ROOT)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["run", "experiments/quickstart.yaml"])
+    assert code == 0, err.getvalue()
+    assert block == out.getvalue(), (
         "README quickstart output is stale: paste the output of `simsched run experiments/quickstart.yaml`"
     )
+    assert out.getvalue() == format_summary(simulate(ROOT / "experiments" / "quickstart.yaml").summary) + "\n"
 
 
 def test_custom_policy_example_runs_and_matches_fifo() -> None:
