@@ -1,14 +1,16 @@
 """Statistics across seeds: means, Student-t confidence intervals, relative changes.
 
-Only numpy and the standard library are used: the Student-t quantile is computed
-from the regularised incomplete beta function (a continued fraction) and inverted
-by bisection, exact to ~1e-12 for any number of degrees of freedom.
+The per-group intervals use the Student-t quantile computed here from the
+regularised incomplete beta function (a continued fraction, inverted by bisection,
+exact to ~1e-12). The comparison intervals (:func:`mean_interval`,
+:func:`paired_interval`, :func:`welch_interval`) use :mod:`scipy.stats`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -287,3 +289,141 @@ def _numeric(col: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(col):
         return True
     return bool(col.isna().all())
+
+
+# ----------------------------------------------------------------------------- paired and unpaired intervals
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its two-sided confidence interval and test.
+
+    Attributes
+    ----------
+    mean : float
+        Estimate of the difference (``b - a``) or of the mean, in the unit of the values.
+    half_width : float
+        Half-width of the two-sided interval at ``level`` (NaN when it cannot be estimated).
+    p_value : float
+        Two-sided p-value of "difference = 0" (NaN for a one-sample mean interval).
+    n : int
+        Pairs (paired) or total samples.
+    method : str
+        ``"paired-t"``, ``"welch-t"`` or ``"t"``.
+    """
+
+    mean: float
+    half_width: float
+    p_value: float
+    n: int
+    method: str
+
+
+def _clean(x: Iterable[float | None]) -> np.ndarray:
+    a = np.array([np.nan if v is None else float(v) for v in x], dtype=float)
+    return a[np.isfinite(a)]
+
+
+def mean_interval(x: Iterable[float | None], level: float = 0.95) -> Interval:
+    """Student-t interval of a mean of independent replications (NaN and None ignored).
+
+    Parameters
+    ----------
+    x : iterable of float
+        One value per seed.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        ``method="t"``; ``p_value`` is NaN; ``half_width`` NaN with fewer than two values.
+    """
+    from scipy import stats
+
+    a = _clean(x)
+    n = len(a)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, "t")
+    m = float(a.mean())
+    if n < 2:
+        return Interval(m, math.nan, math.nan, n, "t")
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * float(a.std(ddof=1)) / math.sqrt(n)
+    return Interval(m, half, math.nan, n, "t")
+
+
+def paired_interval(a: Sequence[float | None], b: Sequence[float | None], level: float = 0.95) -> Interval:
+    """Paired-t interval and test of ``b - a`` over shared seeds.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        Values of the same seeds in the same order; a pair with a missing or non-finite
+        value on either side is left out.
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        ``mean`` is the mean difference, ``n`` the number of pairs, ``method="paired-t"``.
+        With identical differences (zero spread) the half-width is 0 and the p-value
+        is 1 for a zero difference, 0 otherwise.
+    """
+    from scipy import stats
+
+    if len(a) != len(b):
+        raise ValueError(f"paired samples must have the same length, got {len(a)} and {len(b)}")
+    x = np.array([np.nan if v is None else float(v) for v in a], dtype=float)
+    y = np.array([np.nan if v is None else float(v) for v in b], dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    d = y[keep] - x[keep]
+    n = len(d)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, "paired-t")
+    m = float(d.mean())
+    if n < 2:
+        return Interval(m, math.nan, math.nan, n, "paired-t")
+    sd = float(d.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
+    if sd == 0.0:
+        p = 1.0 if m == 0.0 else 0.0
+    else:
+        p = float(2.0 * stats.t.sf(abs(m) / (sd / math.sqrt(n)), n - 1))
+    return Interval(m, half, p, n, "paired-t")
+
+
+def welch_interval(a: Iterable[float | None], b: Iterable[float | None], level: float = 0.95) -> Interval:
+    """Unpaired interval and test of ``mean(b) - mean(a)`` with Welch-Satterthwaite degrees of freedom.
+
+    Parameters
+    ----------
+    a, b : iterable of float
+        Independent samples (NaN and None ignored).
+    level : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    Interval
+        ``n`` is the total number of values, ``method="welch-t"``; NaN half-width and
+        p-value when either side has fewer than two values.
+    """
+    from scipy import stats
+
+    x, y = _clean(a), _clean(b)
+    n = len(x) + len(y)
+    if len(x) == 0 or len(y) == 0:
+        return Interval(math.nan, math.nan, math.nan, n, "welch-t")
+    m = float(y.mean() - x.mean())
+    if len(x) < 2 or len(y) < 2:
+        return Interval(m, math.nan, math.nan, n, "welch-t")
+    vx, vy = float(x.var(ddof=1)) / len(x), float(y.var(ddof=1)) / len(y)
+    se2 = vx + vy
+    if se2 == 0.0:
+        return Interval(m, 0.0, 1.0 if m == 0.0 else 0.0, n, "welch-t")
+    df = se2 * se2 / (vx * vx / (len(x) - 1) + vy * vy / (len(y) - 1))
+    se = math.sqrt(se2)
+    half = float(stats.t.ppf(0.5 + level / 2.0, df)) * se
+    p = float(2.0 * stats.t.sf(abs(m) / se, df))
+    return Interval(m, half, p, n, "welch-t")
