@@ -72,7 +72,10 @@ def format_table(comp: Comparison) -> str:
         f"(+x%) = change of the mean against {comp.baseline}"
         + ("; one seed gives no interval" if n == 1 else "")
     )
-    if (comp.seeds_needed and len(set(comp.seeds_needed.values())) > 1) or any(n != len(comp.seeds) for n in comp.seeds_needed.values()):
+    if comp.until_ci is not None:
+        lines.append(f"seeds needed for every key metric's CI within {comp.until_ci * 100:g}% of its mean: "
+                     + ", ".join(f"{p} {n}" for p, n in comp.seeds_needed.items()))
+    elif len(set(comp.seeds_needed.values())) > 1:
         lines.append("seeds per policy: " + ", ".join(f"{p} {n}" for p, n in comp.seeds_needed.items()))
     return "\n".join(lines)
 

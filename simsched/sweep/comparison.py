@@ -137,6 +137,8 @@ class Comparison:
         Policy -> the number of seeds it ran (more than given with ``until_ci``).
     level : float
         Confidence level of ``changes``.
+    until_ci : float or None
+        The sequential-stopping target, if one was used.
     """
 
     policies: list[str]
@@ -150,6 +152,7 @@ class Comparison:
     failed: list[str] = field(default_factory=list)
     seeds_needed: dict[str, int] = field(default_factory=dict)
     level: float = 0.95
+    until_ci: float | None = None
 
     def key_metrics(self) -> list[str]:
         """The key metrics present in these runs (TTFT and tokens/s only with LLM requests,
@@ -269,25 +272,26 @@ def compare(
     run_seeds: dict[str, list[int]] = {p: list(seeds) for p in policies}
     batch = [(p, s) for p in policies for s in seeds]
     total = len(batch)
-    with Progress(total=total, desc="compare", enabled=progress) as bar, \
-            _executor(executor, jobs if total > 1 else 1, scheduler) as ex:
+    with _executor(executor, jobs if total > 1 else 1, scheduler) as ex:
         while batch:
             specs = [RunSpec(i, cfg, per_policy[p], s, keep_jobs=keep_jobs, keep_tables=keep_tables and s == run_seeds[p][0])
                      for i, (p, s) in enumerate(batch)]
             order = dict(enumerate(batch))
-            execute(specs, lambda spec, out, order=order: _keep(spec, out, order, outputs, bar), ex)
+            with Progress(total=len(specs), desc="compare", enabled=progress) as bar:
+                execute(specs, lambda spec, out, order=order, bar=bar: _keep(spec, out, order, outputs, bar), ex)
             batch = []
             if until_ci is not None:
                 for p in policies:
                     if len(run_seeds[p]) < limit and not _converged(outputs, p, run_seeds[p], until_ci, level):
+                        # Every policy extends with the same seed sequence, so the seeds stay shared.
                         step = min(limit - len(run_seeds[p]), max(1, jobs // max(1, len(policies))))
-                        nxt = max(max(v) for v in run_seeds.values()) + 1
+                        nxt = max(run_seeds[p]) + 1
                         new = list(range(nxt, nxt + step))
                         run_seeds[p] += new
                         batch += [(p, s) for s in new]
-                if bar._bar is not None and batch:
-                    bar._bar.total = bar.total = bar.total + len(batch)
-    return _assemble(policies, run_seeds, baseline or policies[0], outputs, level)
+    comp = _assemble(policies, run_seeds, baseline or policies[0], outputs, level)
+    comp.until_ci = until_ci
+    return comp
 
 
 def _keep(spec: RunSpec, out: RunOutput, order: dict[int, tuple[str, int]],

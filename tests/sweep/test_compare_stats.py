@@ -157,3 +157,12 @@ def test_until_ci_adds_seeds_until_the_intervals_are_narrow() -> None:
                 ci = mean_interval(comp.runs.loc[comp.runs["policy"] == p, m].tolist())
                 assert ci.half_width <= 0.02 * abs(ci.mean) or ci.half_width == 0
     assert max(comp.seeds_needed.values()) > 2  # two seeds are not enough at 2%
+
+
+def test_until_ci_on_the_command_line_reports_the_seeds_needed() -> None:
+    code, out, err = run_main(["compare", str(MINIMAL), "--policies", "fifo", "--seeds", "2", "--until-ci", "0.05",
+                               "--max-seeds", "4", *[x for s in GPU for x in ("--set", s)]])
+    assert code == 0, err
+    assert "seeds needed for every key metric's CI within 5% of its mean: fifo " in out
+    code, _out, err = run_main(["compare", str(MINIMAL), "--policies", "fifo", "--until-ci", "-1"])
+    assert code == 2 and "--until-ci" in err
