@@ -182,9 +182,10 @@ def sweep(
             else:
                 with make_executor(1 if len(todo) <= 1 else jobs, scheduler) as ex:
                     execute(todo, on_done, ex)
-    finally:
+    except BaseException:
         if table is not None:
-            table.close()
+            table.release()
+        raise
 
     old = {r["run_id"]: r for r in (table.rows if table is not None else [])}
     ordered: list[dict[str, str]] = []

@@ -13,6 +13,7 @@ read back and written again keeps its exact value and bytes.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import math
@@ -74,11 +75,23 @@ class ResultsFile:
     def __init__(self, path: Path, header: list[str], *, force: bool = False) -> None:
         self.path = path
         self.header = header
+        # One writer per results.csv: a second sweep into the same folder would append
+        # duplicate rows and race on the final rewrite.
+        self._lock = open(path.with_name(f".{path.name}.lock"), "a")  # noqa: SIM115 - held for the sweep's life
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise ConfigError(str(path), "", "another sweep is writing this file; wait for it or choose another --out") from None
         self.rows: list[dict[str, str]] = []  # rows found in the file, in its order
-        if path.exists() and not force:
-            self.rows = self._read()
-        else:
-            self._rewrite([])
+        try:
+            if path.exists() and not force:
+                self.rows = self._read()
+            else:
+                self._rewrite([])
+        except BaseException:
+            self._lock.close()
+            raise
         self._fh = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115 - held open for appends
         self._writer = csv.DictWriter(self._fh, fieldnames=header, lineterminator="\n")
 
@@ -122,11 +135,18 @@ class ResultsFile:
         self.rows.extend(rows)
 
     def finish(self, ordered: list[dict[str, str]]) -> None:
-        """Replace the file by ``ordered`` (atomically) and close it."""
+        """Replace the file by ``ordered`` (atomically), close it and release the lock."""
         self.close()
         self._rewrite(ordered)
+        self.release()
 
     def close(self) -> None:
-        """Close the append handle."""
+        """Close the append handle (the lock is kept until :meth:`release`)."""
         if not self._fh.closed:
             self._fh.close()
+
+    def release(self) -> None:
+        """Let another sweep write the file."""
+        self.close()
+        if not self._lock.closed:
+            self._lock.close()

@@ -283,3 +283,18 @@ def test_plot_on_a_sweep_directory(tmp_path: Path) -> None:
     code, _out, err = run_main(["plot", str(tmp_path / "o")])
     assert code == 0, err
     assert {p.name for p in (tmp_path / "o" / "plots").iterdir()} == {"sweep_workload_load_scale.png", "sweep_workload_load_scale.svg"}
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    from simsched.sweep.table import ResultsFile
+
+    path = write_sweep(tmp_path, grid={"policy": ["fifo"]}, seeds=1)
+    (tmp_path / "o").mkdir()
+    held = ResultsFile(tmp_path / "o" / "results.csv", ["policy", "seed", "run_id", "error", *METRICS])
+    try:
+        code, _out, err = run_main(["sweep", str(path), "--out", str(tmp_path / "o")])
+        assert code == 2 and "another sweep is writing" in err and len(err.splitlines()) == 1
+    finally:
+        held.release()
+    code, _out, err = run_main(["sweep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert code == 0, err
