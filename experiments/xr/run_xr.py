@@ -35,7 +35,7 @@ DURATIONS_MS = (700, 10000)
 def run_one(spec: tuple[str, str, int, int]) -> dict[str, Any]:
     """One (config, policy, seed, duration) run as a row of runs.csv."""
     from simsched import simulate
-    from simsched.commands.compare import flatten
+    from simsched.sweep import flatten
 
     config, policy, seed, duration = spec
     r = simulate(config, overrides=[f"policy={policy}", f"duration_ms={duration}"], seed=seed)

@@ -89,8 +89,51 @@ def make_plots(
     return written
 
 
+SWEEP_METRICS = ("latency_mean_ms", "latency_p95_ms", "deadline_miss_rate", "energy_mj", "avg_power_w")
+
+
+def sweep_plots(sweep_dir: str | Path, out: str | Path) -> list[Path]:
+    """Figures of a sweep directory: each metric against each numeric swept key, a line per
+    combination of the other keys (policy first), with 95% confidence bands across seeds."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from simsched.report import plots
+
+    path = Path(sweep_dir) / "results.csv"
+    try:
+        res = pd.read_csv(path, keep_default_na=False, na_values={"": [""]}, dtype={"error": str, "run_id": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ConfigError(str(path), "", f"cannot read the sweep results ({exc})") from None
+    if "seed" not in res.columns:
+        raise ConfigError(str(path), "", "not a sweep's results.csv (no seed column)")
+    keys = list(res.columns[: list(res.columns).index("seed")])
+    numeric = [k for k in keys if pd.api.types.is_numeric_dtype(res[k])]
+    if not numeric:
+        raise ConfigError(str(path), "", "no numeric swept key to draw on an x axis")
+    metrics = [m for m in SWEEP_METRICS if m in res.columns and pd.to_numeric(res[m], errors="coerce").notna().any()]
+    written: list[Path] = []
+    for x in numeric:
+        others = [k for k in keys if k != x]
+        fig = Figure(figsize=(4.2 * len(metrics), 3.8), layout="constrained")
+        axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+        for ax, m in zip(axes, metrics, strict=True):
+            plots.sweep_lines(res, m, x, by=others, ax=ax)
+        written += plots.save_figure(fig, Path(out) / f"sweep_{''.join(c if c.isalnum() else '_' for c in x)}")
+    return written
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     """Handler of ``simsched plot``; returns the exit code."""
+    if (Path(args.run_dir) / "results.csv").is_file() and not (Path(args.run_dir) / "summary.json").exists():
+        out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+        try:
+            written = sweep_plots(args.run_dir, out)
+        except OSError as exc:
+            raise ConfigError(str(out), "", f"cannot write the figures ({exc.strerror or exc})") from None
+        for p in written:
+            print(p)
+        return 0
     t0 = _time(args.from_ms, "--from-ms")
     t1 = _time(args.to_ms, "--to-ms")
     if t0 is not None and t1 is not None and t1 <= t0:
@@ -137,9 +180,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``simsched plot`` and ``simsched trace`` to the command line."""
-    p = subparsers.add_parser("plot", help="figures (PNG, SVG) of a run directory: Gantt chart, power, frequency",
+    p = subparsers.add_parser("plot", help="figures (PNG, SVG) of a run directory (Gantt chart, power, frequency) or a sweep directory",
                               description="Draw figures of a run directory written by `simsched run --out`.")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (jobs.csv ... summary.json)")
+    p.add_argument("run_dir", metavar="RUN_DIR",
+                   help="a run directory (jobs.csv ... summary.json), or a sweep directory (results.csv): "
+                   "metrics against each numeric swept key, a line per policy, 95%% CI bands")
     p.add_argument("--out", "-o", metavar="DIR", help="output folder (default RUN_DIR/plots)")
     p.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which figure (default all)")
     p.add_argument("--from-ms", metavar="T", help="start of the time window (ms)")

@@ -15,7 +15,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -497,6 +499,7 @@ class AppSpec(Strict):
     graph: dict[str, TaskSpec] | None = None
     generator: GeneratorSpec | None = None
     source: Source = None
+    _load_scale: float = PrivateAttr(1.0)  # the workload's load_scale, set by WorkloadSpec
 
     @model_validator(mode="after")
     def _graph_or_generator(self) -> AppSpec:
@@ -552,6 +555,27 @@ class WorkloadSpec(Strict):
     platform: str | None = Field(None, description="The shipped platform this workload is written for.")
     sources: Source = None
     apps: dict[str, AppSpec] = Field(min_length=1)
+    load_scale: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = Field(
+        1.0,
+        description="Factor on every app's arrival rate (periodic: period / factor; Poisson and bursty: "
+        "rate_hz x factor; trace: times / factor; closed loop: think time / factor), so load is one sweep axis.",
+    )
+
+    @model_validator(mode="after")
+    def _scale_apps(self) -> WorkloadSpec:
+        # The engine builds apps from their AppSpec alone: hand each the factor.
+        for app in self.apps.values():
+            app._load_scale = self.load_scale
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # The default is left out of the resolved config, so configs that do not use
+        # the factor keep their manifest and config hash.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("load_scale") == 1.0:
+            del data["load_scale"]
+        return data
 
 
 # --------------------------------------------------------------------------- experiment

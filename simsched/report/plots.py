@@ -585,3 +585,70 @@ def energy_vs_latency(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.grid(alpha=0.3)
     ax.legend(title="policy", fontsize="small", loc="best")
     return ax
+
+
+def sweep_lines(
+    results: pd.DataFrame,
+    metric: str,
+    x: str,
+    *,
+    by: Sequence[str] = ("policy",),
+    ax: Axes | None = None,
+    level: float = 0.95,
+    scale: float = 1.0,
+) -> Axes:
+    """A metric against a swept parameter, one line per group, with confidence bands.
+
+    Parameters
+    ----------
+    results : DataFrame
+        ``results.csv`` of ``simsched sweep``: one row per (configuration, seed), with
+        the swept keys, ``seed``, ``error`` and the metrics.
+    metric : str
+        The metric column (y axis; multiplied by ``scale``).
+    x : str
+        The swept key on the x axis (numeric).
+    by : sequence of str, default ("policy",)
+        Columns whose combinations get one line each (those present in ``results``).
+    ax : Axes, optional
+        Where to draw.
+    level : float, default 0.95
+        Confidence level of the bands (Student-t across seeds).
+    scale : float, default 1.0
+        Display factor of the metric.
+
+    Returns
+    -------
+    Axes
+        Lines carry the gid ``sweep:<group>`` and bands ``sweep-band:<group>``.
+    """
+    from simsched.report.stats import mean_interval
+
+    ax = _axes(ax)
+    ok = results[results["error"].fillna("").astype(str) == ""] if "error" in results else results
+    keys = [k for k in by if k in ok.columns and k != x]
+    groups = list(dict.fromkeys(map(tuple, ok[keys].astype(str).to_numpy()))) if keys else [()]
+    colors = policy_colors(["/".join(g) or metric for g in groups])
+    for g in groups:
+        label = "/".join(g) or metric
+        rows = ok
+        for k, v in zip(keys, g, strict=True):
+            rows = rows[rows[k].astype(str) == v]
+        xs = sorted(pd.to_numeric(rows[x], errors="coerce").dropna().unique())
+        means, lo, hi = [], [], []
+        for xv in xs:
+            iv = mean_interval(pd.to_numeric(rows.loc[pd.to_numeric(rows[x], errors="coerce") == xv, metric], errors="coerce"), level)
+            half = iv.half_width if math.isfinite(iv.half_width) else 0.0
+            means.append(iv.mean * scale)
+            lo.append((iv.mean - half) * scale)
+            hi.append((iv.mean + half) * scale)
+        ax.plot(xs, means, marker="o", color=colors[label], label=label, gid=f"sweep:{label}")
+        band = ax.fill_between(xs, lo, hi, color=colors[label], alpha=0.2, linewidth=0)
+        band.set_gid(f"sweep-band:{label}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    ax.grid(True, alpha=0.3)
+    if len(groups) > 1 or keys:
+        ax.legend(fontsize="small")
+    ax.set_title(f"{metric}: mean ± {level * 100:g}% CI", fontsize="medium")
+    return ax

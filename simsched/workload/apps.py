@@ -11,7 +11,7 @@ from simsched.config.schema import AppSpec, ClosedArrival, GeneratorSpec, IntDis
 from simsched.engine.rng import Batched, stream
 from simsched.platform.profiles import ModelProfile
 from simsched.platform.soc import Platform
-from simsched.workload.arrivals import OpenArrivals, open_arrivals
+from simsched.workload.arrivals import OpenArrivals, open_arrivals, scaled_arrival
 from simsched.workload.jobs import Job, Task, TaskState
 
 
@@ -122,8 +122,9 @@ class App:
         self.generator = spec.generator
         self.models: dict[str, ModelProfile] = platform.models
         self._platform = platform
-        self.arrivals: OpenArrivals | None = open_arrivals(spec.arrival, stream(seed, f"arrivals/{name}"))
-        self.closed: ClosedArrival | None = spec.arrival if isinstance(spec.arrival, ClosedArrival) else None
+        arrival = scaled_arrival(spec.arrival, spec._load_scale)
+        self.arrivals: OpenArrivals | None = open_arrivals(arrival, stream(seed, f"arrivals/{name}"))
+        self.closed: ClosedArrival | None = arrival if isinstance(arrival, ClosedArrival) else None
         if self.closed is not None:
             mean = self.closed.think_ms
             self._think = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,6 +151,27 @@ def _is_number(s: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def scaled_arrival(spec: Any, factor: float) -> Any:
+    """The arrival spec with its rate multiplied by ``factor`` (``workload.load_scale``).
+
+    Periodic: period and jitter divided by ``factor``; Poisson and bursty: ``rate_hz``
+    times ``factor`` (on and off periods unchanged); trace: every time divided by
+    ``factor``; closed loop: think time divided by ``factor``. Offsets stay. A factor
+    of 1 returns ``spec`` itself, so the default draws exactly what it always did.
+    """
+    if factor == 1.0:
+        return spec
+    if isinstance(spec, PeriodicArrival):
+        return spec.model_copy(update={"period_ms": spec.period_ms / factor, "jitter_ms": spec.jitter_ms / factor})
+    if isinstance(spec, (PoissonArrival, BurstyArrival)):
+        return spec.model_copy(update={"rate_hz": spec.rate_hz * factor})
+    if isinstance(spec, TraceArrival) and spec.times_ms is not None:
+        return spec.model_copy(update={"times_ms": [t / factor for t in spec.times_ms]})
+    if isinstance(spec, ClosedArrival):
+        return spec.model_copy(update={"think_ms": spec.think_ms / factor})
+    return spec
 
 
 def open_arrivals(spec: object, rng: np.random.Generator) -> OpenArrivals | None:

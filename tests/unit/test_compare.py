@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from simsched.cli import main
-from simsched.commands.compare import KEY_METRICS, compare, flatten, format_table, parse_seeds, policy_override
+from simsched.commands.compare import KEY_METRICS, format_table, parse_seeds
 from simsched.errors import ConfigError
 from simsched.report.progress import Progress
 from simsched.report.stats import mean_ci, relative_change, summarize_runs, t_quantile
+from simsched.sweep import compare, flatten, policy_override
 from tests.helpers import MINIMAL
 
 # A second, faster processor: fifo keeps the detector on cpu0, affinity moves it to gpu0.

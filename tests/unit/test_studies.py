@@ -22,7 +22,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-from simsched.commands.compare import compare, write_outputs
+from simsched.sweep import compare, write_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / "experiments"
