@@ -14,9 +14,11 @@ from collections import deque
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from simsched.metrics.xr import uxcost
-from simsched.policies.base import Policy, register_policy
-from simsched.workload.jobs import TaskState
+from pydantic import Field
+
+from simsched.policies.base import Policy, PolicyParams, register_policy
+from simsched.scoring import uxcost
+from simsched.workload.states import FROZEN, GONE, PENDING, READY, RUNNING, WAITING
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
@@ -24,12 +26,6 @@ if TYPE_CHECKING:
     from simsched.platform.soc import Domain, Processor
     from simsched.workload.jobs import Job, Task
 
-PENDING = TaskState.PENDING
-READY = TaskState.READY
-FROZEN = TaskState.FROZEN
-RUNNING = TaskState.RUNNING
-WAITING = TaskState.WAITING
-_GONE = frozenset({TaskState.DONE, TaskState.SKIPPED, TaskState.CANCELLED})
 _EPS = 1e-9
 _INF = math.inf
 _WINDOW = "dream:window"
@@ -83,6 +79,39 @@ class Dream(Policy):
     drop_credit : float
         Fairness added per drop of the same app within the last window.
     """
+
+    class Params(PolicyParams):
+        """Parameters of the ``dream`` policy."""
+
+        w_urgency: float = Field(1.0, ge=0, le=1, description="Initial weight of the urgency term (in [0, 1]).")
+        w_fairness: float = Field(0.5, ge=0, le=1, description="Initial weight of the fairness term (in [0, 1]).")
+        w_energy: float = Field(0.25, ge=0, le=1, description="Initial weight of the energy term (in [0, 1]).")
+        window_ms: float = Field(100.0, gt=0, description="Length of a UXCost measurement window of the weight tuning (ms).")
+        step: float = Field(0.25, gt=0, description="Initial hill-climbing step of one weight (weight units).")
+        min_step: float = Field(
+            0.05, gt=0, description="The tuning stops (converged) when the step falls below this (weight units)."
+        )
+        adapt: bool = Field(True, description="Tune the weights online.")
+        drop_hopeless: bool = Field(
+            True,
+            description="Drop a job with a deadline as soon as its remaining work cannot finish in time even on the "
+            "fastest processors at their highest allowed frequency.",
+        )
+        urgency_threshold: float = Field(
+            0.5, ge=0, le=1, description="Urgency (in [0, 1]) from which a task that finds no room may preempt."
+        )
+        top_k: int = Field(
+            32, ge=1,
+            description="Ready tasks (count) scored per dispatch, in deadline order; bounds the cost under overload.",
+        )
+        fairness_scale_ms: float = Field(
+            100.0, gt=0,
+            description="Waiting time that gives full fairness to tasks without a deadline (ms); tasks with a "
+            "deadline use their job's relative deadline.",
+        )
+        drop_credit: float = Field(
+            0.25, ge=0, description="Fairness added per drop of the same app within the last window (fairness units)."
+        )
 
     def __init__(
         self,
@@ -660,7 +689,7 @@ class Dream(Policy):
             """Longest remaining path from ``t`` (its own time, then its longest successor path)."""
             v = memo.get(t)
             if v is None:
-                v = 0.0 if t.state in _GONE else own(t)
+                v = 0.0 if t.state in GONE else own(t)
                 tail = None
                 for s in t.succs:
                     x = path(s)
@@ -676,7 +705,7 @@ class Dream(Policy):
         first = True
         for t in reversed(job.tasks):
             x = path(t)
-            if t.state not in _GONE and (first or x > longest):
+            if t.state not in GONE and (first or x > longest):
                 longest = x
                 first = False
         return sim.now + longest > d + _EPS

@@ -12,10 +12,12 @@ import bisect
 import itertools
 import math
 
+from pydantic import Field
+
 from simsched.errors import ConfigError
-from simsched.policies.base import Policy, register_policy
+from simsched.policies.base import Policy, PolicyParams, register_policy
 from simsched.policies.governors import fit_to_budget, task_load
-from simsched.workload.jobs import TaskState
+from simsched.workload.states import FROZEN, HOLDING, READY, RUNNING
 
 # Processor kinds in order of affinity per model family. DLA-compatible CNNs belong
 # on the DLA; the DLA lacks attention, LayerNorm and GELU, so transformers and LLMs
@@ -28,10 +30,6 @@ AFFINITY = {
     "other": ("npu", "gpu", "dla", "dsp", "cpu"),
 }
 
-_LIVE = (TaskState.RUNNING, TaskState.WAITING)
-_RUNNING = TaskState.RUNNING
-_READY = TaskState.READY
-_FROZEN = TaskState.FROZEN
 _UNSET = object()
 
 
@@ -63,6 +61,30 @@ class Twill(Policy):
     """
 
     controls_frequency = True
+
+    class Params(PolicyParams):
+        """Parameters of the ``twill`` policy."""
+
+        tolerance: float = Field(
+            1.0, ge=0,
+            description="Relative slack (ratio, >= 0) within which a more affine processor beats the earliest "
+            "finish: it is chosen if it finishes within (1 + tolerance) times that finish, counted from now; "
+            "0 is pure earliest-finish mapping.",
+        )
+        migrate: bool = Field(
+            True, description="Move a running task to a freed, more affine processor when it would finish sooner there."
+        )
+        freeze: bool = Field(
+            True, description="Freeze a lower-priority running task when a higher-priority one needs its processor."
+        )
+        dvfs: bool = Field(
+            True,
+            description="Choose frequencies to minimise latency within the power budget (else run at the highest "
+            "allowed OPPs).",
+        )
+        window: int = Field(
+            32, ge=1, description="Ready tasks (count) considered per dispatch, in priority order; bounds the cost under overload."
+        )
 
     def __init__(
         self,
@@ -378,7 +400,7 @@ class Twill(Policy):
                 break  # nothing free, and nobody left in the queue may preempt
             task = entry[3]
             st = task.state
-            if task.job.dropped or (st is not _READY and st is not _FROZEN):
+            if task.job.dropped or (st is not READY and st is not FROZEN):
                 del queue[k]
                 continue  # dropped, or already restarted by a migration
             scanned += 1
@@ -532,7 +554,7 @@ class Twill(Policy):
         """Freeze the lowest-priority running task on ``p`` if it ranks below ``task``; True if it did."""
         if any(t in self._freezing for t in sim.running(p)):
             return False  # a slot is already being freed
-        victims = [t for t in sim.running(p) if t.state is TaskState.RUNNING and t.priority < task.priority]
+        victims = [t for t in sim.running(p) if t.state is RUNNING and t.priority < task.priority]
         if not victims:
             return False
         victim = min(victims, key=lambda t: (t.priority, -sim.estimate_ms(t, p)))
@@ -560,7 +582,7 @@ class Twill(Policy):
             if q.index not in losers:
                 continue
             for t in sim.running(q):
-                if t.state is not _RUNNING or t in self._freezing or t.migrate_to is not None:
+                if t.state is not RUNNING or t in self._freezing or t.migrate_to is not None:
                     continue
                 if t.model.name not in self._movable:
                     continue
@@ -602,11 +624,11 @@ class Twill(Policy):
 
     def _clean_reservations(self, sim):
         for i, t in list(self._reserved.items()):
-            if t.state in _LIVE and t.proc is not None and t.proc.index == i:
+            if t.state in HOLDING and t.proc is not None and t.proc.index == i:
                 del self._reserved[i]  # arrived
-            elif t.state not in _LIVE and t.state is not TaskState.FROZEN:
+            elif t.state not in HOLDING and t.state is not FROZEN:
                 del self._reserved[i]  # finished or cancelled on the way
-            elif t.state is TaskState.FROZEN and t.migrate_to is None:
+            elif t.state is FROZEN and t.migrate_to is None:
                 del self._reserved[i]  # the move failed; it is back in the queue
             else:
                 continue

@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from simsched import ConfigError, check_invariants, simulate
 from simsched.engine.simulation import Simulation
 from simsched.policies.base import Governor, available_governors, register_governor, register_policy
-from simsched.policies.dream import _EPS, _GONE, FROZEN, READY, RUNNING, WAITING, Dream, _rounded
+from simsched.policies.dream import _EPS, Dream, _rounded
+from simsched.workload.states import FROZEN, READY, RUNNING, WAITING
+from simsched.workload.states import GONE as _GONE
 from tests.properties.strategies import experiments
 
 REFERENCE = "test-dream-reference"
