@@ -142,11 +142,15 @@ class _Round:
     """Processors held for a waiting task in this round."""
 
     def forget(self, open_: set[int], now: float) -> None:
-        """Frequencies or slot holders changed: free times and shared choices are stale."""
-        free = self.free = [None] * len(self.free)
+        """Frequencies or slot holders changed: free times and shared choices are stale.
+
+        Both are emptied in place, so a dispatch may hold them in local variables.
+        """
+        free = self.free
+        free[:] = [None] * len(free)
         for j in open_:
             free[j] = now
-        self.chosen = {}
+        self.chosen.clear()
 
 
 @register_policy("twill")
@@ -470,9 +474,12 @@ class Twill(Policy):
         contend = freeze and self.setup.contend
         lowest = self._lowest_running_priority(sim) if contend else math.inf
         now = sim.now
-        rnd = _Round([None] * len(self.setup.proc_by_index), {}, set())
+        free: list[float | None] = [None] * len(self.setup.proc_by_index)
         for j in open_:
-            rnd.free[j] = now
+            free[j] = now
+        chosen: dict[str, Processor | None] = {}
+        blocked: set[int] = set()
+        rnd = _Round(free, chosen, blocked)  # the same objects: _Round changes them in place
         queue = self._queue
         window = self.window
         scanned = 0
@@ -495,12 +502,12 @@ class Twill(Policy):
                 continue
             key = memo.share
             if key is None:
-                p = self._choose(task, memo, sim, now, rnd.free)
+                p = self._choose(task, memo, sim, now, free)
             else:
-                p = rnd.chosen.get(key, _UNSET)
+                p = chosen.get(key, _UNSET)
                 if p is _UNSET:
-                    p = rnd.chosen[key] = self._choose(task, memo, sim, now, rnd.free)
-            if p is None or p.index in rnd.blocked:
+                    p = chosen[key] = self._choose(task, memo, sim, now, free)
+            if p is None or p.index in blocked:
                 k += 1
                 continue
             if p.index in open_:
@@ -539,7 +546,7 @@ class Twill(Policy):
             if not sim.has_room(p):
                 open_.discard(i)
                 rnd.free[i] = None
-                rnd.chosen = {}
+                rnd.chosen.clear()
         else:
             rnd.blocked.add(i)
             open_.discard(i)
