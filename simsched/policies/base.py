@@ -219,9 +219,7 @@ def instantiate(cls: type, params: dict[str, Any], field: str) -> Any:
             unknown = [k for k in params if k not in sig.parameters]
             if unknown:
                 known = ", ".join(sig.parameters) or "none"
-                raise ConfigError(
-                    "<config>", f"{field}.{unknown[0]}", f"unknown parameter of '{cls.name}'; known: {known}"
-                )
+                raise ConfigError("<config>", f"{field}.{unknown[0]}", f"unknown parameter of '{cls.name}'; known: {known}")
         kwargs = params
     try:
         return cls(**kwargs)

@@ -123,9 +123,7 @@ class Dream(Policy):
         w_energy: float = Field(0.25, ge=0, le=1, description="Initial weight of the energy term (in [0, 1]).")
         window_ms: float = Field(100.0, gt=0, description="Length of a UXCost measurement window of the weight tuning (ms).")
         step: float = Field(0.25, gt=0, description="Initial hill-climbing step of one weight (weight units).")
-        min_step: float = Field(
-            0.05, gt=0, description="The tuning stops (converged) when the step falls below this (weight units)."
-        )
+        min_step: float = Field(0.05, gt=0, description="The tuning stops (converged) when the step falls below this (weight units).")
         adapt: bool = Field(True, description="Tune the weights online.")
         drop_hopeless: bool = Field(
             True,
@@ -136,11 +134,13 @@ class Dream(Policy):
             0.5, ge=0, le=1, description="Urgency (in [0, 1]) from which a task that finds no room may preempt."
         )
         top_k: int = Field(
-            32, ge=1,
+            32,
+            ge=1,
             description="Ready tasks (count) scored per dispatch, in deadline order; bounds the cost under overload.",
         )
         fairness_scale_ms: float = Field(
-            100.0, gt=0,
+            100.0,
+            gt=0,
             description="Waiting time that gives full fairness to tasks without a deadline (ms); tasks with a "
             "deadline use their job's relative deadline.",
         )

@@ -88,14 +88,11 @@ def test_validated_values_reach_the_constructor() -> None:
 def test_a_bad_parameter_in_a_file_is_a_one_line_error_with_exit_2(tmp_path) -> None:
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(
-        "platform: jetson-orin-nx\nworkload: twill-cai\nduration_ms: 50\n"
-        "policy: {name: dream, params: {urgency_threshold: 2}}\n"
+        "platform: jetson-orin-nx\nworkload: twill-cai\nduration_ms: 50\npolicy: {name: dream, params: {urgency_threshold: 2}}\n"
     )
     code, _out, err = run_main(["validate", str(cfg)])
     assert code == 2
-    assert err.strip().splitlines() == [
-        f"error: {cfg}: policy.params.urgency_threshold: dream: Input should be less than or equal to 1"
-    ]
+    assert err.strip().splitlines() == [f"error: {cfg}: policy.params.urgency_threshold: dream: Input should be less than or equal to 1"]
 
 
 class _Untyped(Fifo):
@@ -143,8 +140,9 @@ def test_a_custom_model_is_used_and_listed(custom) -> None:
     with pytest.raises(ConfigError, match="valid integer"):
         instantiate(_Typed, {"depth": "deep"}, "policy.params")
     assert json_schema()["policies"]["test-typed"]["properties"]["depth"]["default"] == 2
-    r = simulate({"platform": "jetson-orin-nx", "workload": "twill-cai", "duration_ms": 30,
-                  "policy": {"name": "test-typed", "params": {"depth": 5}}})
+    r = simulate(
+        {"platform": "jetson-orin-nx", "workload": "twill-cai", "duration_ms": 30, "policy": {"name": "test-typed", "params": {"depth": 5}}}
+    )
     assert len(r.jobs) > 0
 
 
@@ -155,8 +153,11 @@ def test_schema_holds_every_policy_and_governor_model() -> None:
     twill = schema["policies"]["twill"]
     assert twill["additionalProperties"] is False
     assert twill["properties"]["tolerance"] == {
-        "default": 1.0, "description": twill["properties"]["tolerance"]["description"], "minimum": 0,
-        "title": "Tolerance", "type": "number",
+        "default": 1.0,
+        "description": twill["properties"]["tolerance"]["description"],
+        "minimum": 0,
+        "title": "Tolerance",
+        "type": "number",
     }
     assert schema["policies"]["fifo"]["properties"] == {}
     assert schema["governors"]["ondemand"]["properties"]["period_ms"]["exclusiveMinimum"] == 0
