@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list shipped platforms, workloads, policies or governors")
     ls.add_argument("what", choices=["platforms", "workloads", "policies", "governors"])
+    ls.add_argument(
+        "--verbose", "-v", action="store_true", help="policies and governors: also their parameters (type, default, description)"
+    )
     ls.set_defaults(func=_cmd_list)
 
     val = sub.add_parser("validate", help="check an experiment, platform or workload file without running it")
@@ -158,7 +161,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from simsched.config.loader import read_yaml
     from simsched.config.paths import shipped, shipped_names
-    from simsched.policies.base import available_governors, available_policies, governor_class, policy_class
+    from simsched.policies.base import available_governors, available_policies, describe_params, governor_class, policy_class
 
     if args.what in ("platforms", "workloads"):
         for name in shipped_names(args.what):
@@ -170,8 +173,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
     names = available_policies() if args.what == "policies" else available_governors()
     get = policy_class if args.what == "policies" else governor_class
     for name in names:
-        doc = (get(name).__doc__ or "").strip().splitlines()
+        cls = get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()
         print(f"{name:18s} {doc[0] if doc else ''}")
+        if getattr(args, "verbose", False):
+            rows = describe_params(cls)
+            if rows is None:
+                print("    parameters: not declared (checked against the constructor's signature)")
+            elif not rows:
+                print("    parameters: none")
+            for pname, typ, default, desc in rows or ():
+                print(f"    {pname}: {typ} = {default}  {desc}".rstrip())
     return EXIT_OK
 
 

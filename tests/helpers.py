@@ -56,3 +56,54 @@ def with_models(cfg: dict[str, Any], models: dict[str, dict]) -> dict[str, Any]:
     cfg = copy.deepcopy(cfg)
     cfg["platform"]["models"] = models
     return cfg
+
+
+DAG_SHAPES = ("fork-join", "diamond", "random-dag")
+
+
+def dag_apps(rng: Any, models: list[str], shape: str, n_apps: int = 2) -> dict[str, Any]:
+    """Apps whose jobs are DAGs of ``shape``, for decision-identity tests of cached policies.
+
+    ``fork-join``: a source, 2 to 4 parallel branches (some two tasks deep), a sink;
+    ``diamond``: a -> (b, c) -> d with transfer costs; ``random-dag``: the random DAG
+    generator (3 to 7 tasks, edges with probability 0.5). ``rng`` is a
+    :class:`random.Random`; priorities, rates and deadlines are drawn from it.
+    """
+    apps: dict[str, Any] = {}
+    for a in range(n_apps):
+        pick = lambda: rng.choice(models)  # noqa: E731
+        tr = lambda: {"transfer_ms": rng.choice([0.0, 0.2, 1.5])}  # noqa: E731
+        app: dict[str, Any] = {"arrival": {"type": "poisson", "rate_hz": rng.uniform(40, 200)}, "priority": rng.randint(0, 2)}
+        if shape == "fork-join":
+            k = rng.randint(2, 4)
+            graph: dict[str, Any] = {"src": {"model": pick()}}
+            ends = []
+            for b in range(k):
+                graph[f"b{b}"] = {"model": pick(), "after": {"src": tr()}}
+                end = f"b{b}"
+                if rng.random() < 0.5:
+                    graph[f"b{b}x"] = {"model": pick(), "after": {f"b{b}": tr()}}
+                    end = f"b{b}x"
+                ends.append(end)
+            graph["sink"] = {"model": pick(), "after": {e: tr() for e in ends}}
+            app["graph"] = graph
+        elif shape == "diamond":
+            app["graph"] = {
+                "a": {"model": pick()},
+                "b": {"model": pick(), "after": {"a": tr()}},
+                "c": {"model": pick(), "after": {"a": tr()}},
+                "d": {"model": pick(), "after": {"b": tr(), "c": tr()}},
+            }
+        elif shape == "random-dag":
+            app["generator"] = {
+                "models": {m: rng.choice([1, 2]) for m in models},
+                "tasks": [3, 7],
+                "edge_prob": 0.5,
+                "transfer_ms": rng.choice([0.0, 0.3]),
+            }
+        else:
+            raise ValueError(f"unknown DAG shape {shape!r}")
+        if rng.random() < 0.5:
+            app.update(deadline_ms=rng.uniform(20, 80), late="drop")
+        apps[f"{shape}{a}"] = app
+    return apps

@@ -9,6 +9,7 @@ format (docs/config.md explains it with examples).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -583,7 +584,11 @@ class WorkloadSpec(Strict):
 
 class PolicySpec(Strict):
     name: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The policy's parameters, validated against its parameter model (the top-level `policies` "
+        "key of `simsched schema`; `simsched list policies --verbose`).",
+    )
     governor: str | None = Field(None, description="DVFS governor for policies that do not set frequencies.")
 
     @model_validator(mode="before")
@@ -648,8 +653,18 @@ class ExperimentSpec(Strict):
         return self
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of an experiment file, where platform and workload may also be names."""
+def json_schema(params: Mapping[str, Mapping[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """JSON Schema of an experiment file, where platform and workload may also be names.
+
+    Parameters
+    ----------
+    params : mapping, optional
+        ``{"policies": {name: schema}, "governors": {name: schema}}``: the schemas of
+        the policies' and governors' parameters (``policy.params``). The output holds
+        them under the top-level keys ``policies`` and ``governors``; ``policy.params``
+        must match the one of the policy named by ``policy.name``. Default: every
+        registered one (:func:`simsched.policies.base.all_params_schemas`).
+    """
     schema = ExperimentSpec.model_json_schema()
     for key, ref in (("platform", "PlatformSpec"), ("workload", "WorkloadSpec")):
         prop = schema["properties"][key]
@@ -658,4 +673,12 @@ def json_schema() -> dict[str, Any]:
             "anyOf": [{"type": "string"}, {"$ref": f"#/$defs/{ref}"}],
             "description": desc,
         }
+    if params is None:
+        # Imported here: the policies register themselves on import, and the config
+        # layer otherwise depends on nothing above it.
+        from simsched.policies.base import all_params_schemas
+
+        params = all_params_schemas()
+    schema["policies"] = {name: dict(s) for name, s in sorted(params.get("policies", {}).items())}
+    schema["governors"] = {name: dict(s) for name, s in sorted(params.get("governors", {}).items())}
     return schema

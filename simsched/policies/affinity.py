@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from simsched.policies.base import Policy, register_policy
+from simsched.policies.base import NoParams, Policy, register_policy
 
 
 @register_policy("affinity")
@@ -15,6 +15,8 @@ class Affinity(Policy):
     the profile), ties go to the processor listed first. Each processor serves its
     own FIFO queue. No migration, no freezing, no DVFS control.
     """
+
+    Params = NoParams
 
     def __init__(self) -> None:
         self.queues: dict[int, deque] = {}

@@ -5,6 +5,14 @@ events with itself as ``sim`` (see :class:`simsched.engine.simulation.Simulation
 for the actions and the read-only view a policy may use). Third-party packages
 add policies through the ``simsched.policies`` entry-point group and governors
 through ``simsched.governors``.
+
+A policy (or governor) declares its parameters as a pydantic model, its class
+attribute ``Params`` (a subclass of :class:`PolicyParams`: unknown keys are
+rejected). :func:`instantiate` validates ``policy.params`` against it, so a wrong
+parameter is a one-line config error naming the field; ``simsched schema`` and
+``simsched list policies --verbose`` show the models. A class without ``Params``
+(``Params = None``, as in third-party policies written before the models existed)
+has its parameters checked against its constructor's signature instead.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import inspect
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from simsched.errors import ConfigError
 
@@ -22,6 +32,20 @@ if TYPE_CHECKING:
 
 POLICY_GROUP = "simsched.policies"
 GOVERNOR_GROUP = "simsched.governors"
+
+
+class PolicyParams(BaseModel):
+    """Base of the parameter model of a policy or governor: unknown keys are rejected.
+
+    Subclass it, one field per constructor keyword argument, with the same name
+    and default, a description and the unit in the name or the description.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(PolicyParams):
+    """The parameters of a policy or governor that takes none."""
 
 
 class Policy:
@@ -38,6 +62,8 @@ class Policy:
     name: ClassVar[str] = ""
     controls_frequency: ClassVar[bool] = False
     """True if the policy sets frequencies itself (no governor is attached then)."""
+    Params: ClassVar[type[BaseModel] | None] = None
+    """The parameter model (``policy.params``); None: checked against ``__init__``'s signature."""
 
     def bind(self, sim: Simulation) -> None:
         """Called once before the first event."""
@@ -73,6 +99,8 @@ class Governor:
     """
 
     name: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel] | None] = None
+    """The parameter model; None: checked against ``__init__``'s signature."""
 
     def bind(self, sim: Simulation) -> None:
         """Called once before the first event, after every domain is set to its highest allowed OPP."""
@@ -163,18 +191,107 @@ def available_governors() -> list[str]:
 
 
 def instantiate(cls: type, params: dict[str, Any], field: str) -> Any:
-    """Construct ``cls(**params)``, turning bad parameters into a ConfigError naming ``field``."""
-    sig = inspect.signature(cls)
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
-    if not accepts_any:
-        unknown = [k for k in params if k not in sig.parameters]
-        if unknown:
-            known = ", ".join(sig.parameters) or "none"
-            raise ConfigError("<config>", f"{field}.{unknown[0]}", f"unknown parameter of '{cls.name}'; known: {known}")
+    """Construct ``cls`` from its parameters, turning bad ones into a ConfigError naming the field.
+
+    Parameters
+    ----------
+    cls : type
+        A policy or governor class.
+    params : dict
+        Its parameters as the config gives them.
+    field : str
+        Dotted config path of ``params`` (``policy.params``), the prefix of the error's field.
+
+    Returns
+    -------
+    object
+        The instance. With a ``Params`` model, the constructor receives the given
+        keys only, with the model's validated (coerced) values, so its own defaults
+        apply to the others; without one, unknown keys are refused by signature.
+    """
+    model = getattr(cls, "Params", None)
+    if model is not None:
+        kwargs = validate_params(cls, params, field)
+    else:
+        sig = inspect.signature(cls)
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+        if not accepts_any:
+            unknown = [k for k in params if k not in sig.parameters]
+            if unknown:
+                known = ", ".join(sig.parameters) or "none"
+                raise ConfigError("<config>", f"{field}.{unknown[0]}", f"unknown parameter of '{cls.name}'; known: {known}")
+        kwargs = params
     try:
-        return cls(**params)
+        return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError("<config>", field, f"{cls.name}: {exc}") from None
+
+
+def validate_params(cls: type, params: dict[str, Any], field: str) -> dict[str, Any]:
+    """Validate ``params`` against ``cls.Params``; the given keys with their validated values.
+
+    Raises
+    ------
+    ConfigError
+        For the first invalid parameter, at ``FIELD.NAME`` (``policy.params.tolerance``).
+    """
+    model: type[BaseModel] = cls.Params
+    try:
+        values = model.model_validate(params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        where = f"{field}.{loc}" if loc else field
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(model.model_fields) or "none"
+            raise ConfigError("<config>", where, f"unknown parameter of '{cls.name}'; known: {known}") from None
+        raise ConfigError("<config>", where, f"{cls.name}: {err['msg']}") from None
+    return {k: getattr(values, k) for k in params}
+
+
+def params_schema(cls: type) -> dict[str, Any] | None:
+    """JSON Schema of the parameters of a policy or governor class; None if it declares no model."""
+    model = getattr(cls, "Params", None)
+    if model is None:
+        return None
+    schema = model.model_json_schema()
+    schema["title"] = f"{cls.name} parameters"
+    return schema
+
+
+def describe_params(cls: type) -> list[tuple[str, str, str, str]] | None:
+    """``(name, type, default, description)`` of each parameter of ``cls``; None without a model."""
+    model = getattr(cls, "Params", None)
+    if model is None:
+        return None
+    rows = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        typ = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
+        default = "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        rows.append((name, typ, default, info.description or ""))
+    return rows
+
+
+def all_params_schemas() -> dict[str, dict[str, dict[str, Any]]]:
+    """``{"policies": {name: schema}, "governors": {name: schema}}`` of every known class with a model.
+
+    Classes that fail to load or declare no model are left out (``simsched list``
+    and a run report those).
+    """
+    out: dict[str, dict[str, dict[str, Any]]] = {"policies": {}, "governors": {}}
+    for key, names, get in (
+        ("policies", available_policies(), policy_class),
+        ("governors", available_governors(), governor_class),
+    ):
+        for name in names:
+            try:
+                schema = params_schema(get(name))
+            except ConfigError:
+                continue
+            if schema is not None:
+                out[key][name] = schema
+    return out
 
 
 def _load_builtins() -> None:

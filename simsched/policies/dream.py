@@ -11,12 +11,15 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from simsched.metrics.xr import uxcost
-from simsched.policies.base import Policy, register_policy
-from simsched.workload.jobs import TaskState
+from pydantic import Field
+
+from simsched.policies.base import Policy, PolicyParams, register_policy
+from simsched.scoring import uxcost
+from simsched.workload.states import FROZEN, GONE, PENDING, READY, RUNNING, WAITING
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
@@ -24,12 +27,6 @@ if TYPE_CHECKING:
     from simsched.platform.soc import Domain, Processor
     from simsched.workload.jobs import Job, Task
 
-PENDING = TaskState.PENDING
-READY = TaskState.READY
-FROZEN = TaskState.FROZEN
-RUNNING = TaskState.RUNNING
-WAITING = TaskState.WAITING
-_GONE = frozenset({TaskState.DONE, TaskState.SKIPPED, TaskState.CANCELLED})
 _EPS = 1e-9
 _INF = math.inf
 _WINDOW = "dream:window"
@@ -45,6 +42,40 @@ def _rounded(pair: tuple) -> tuple:
     """The key of a pair with its score rounded to 12 decimals, as pairs are compared."""
     key = pair[0]
     return (-round(-key[0], 12), *key[1:])
+
+
+@dataclass(slots=True)
+class ModelView:
+    """What scoring reads of a task on its candidates, at the current frequencies."""
+
+    cands: list[Processor]
+    """Its online candidate processors (``sim.candidates``)."""
+    ests: list[float]
+    """Estimated remaining time on each candidate (ms)."""
+    prefs: list[float]
+    """Energy preference on each candidate: E_min / E_p (1 where E_p is 0)."""
+
+
+@dataclass(slots=True)
+class DreamCache:
+    """Memoised pure functions of (model, processor, frequency) (docs/policies/dream.md, "How it is computed").
+
+    Every value is the one ``sim.estimate_ms`` (and the energy formula) returned for
+    the first task that filled it, so a cached decision is bit for bit the uncached
+    one. This relies on ``estimate_ms`` of a task that has not started and has one
+    phase depending on its model, processor and frequency only (profile means, no
+    variability).
+    """
+
+    cands: dict[ModelProfile, list[Processor]] = field(default_factory=dict)
+    """Model -> its online candidates: fixed for a run."""
+    free_positions: dict[tuple[ModelProfile, int], list[int]] = field(default_factory=dict)
+    """(model, bit set of free processors) -> positions of the free ones among its candidates."""
+    views: dict[ModelProfile, ModelView] = field(default_factory=dict)
+    """Model -> the view of a task that has not started (no progress, one phase); cleared on every frequency change."""
+    fastest: dict[ModelProfile, float] = field(default_factory=dict)
+    """Model -> fastest time of a task that has not started on any candidate at the highest allowed
+    frequency (ms): the drop test's bound (allowed frequencies are fixed by the power mode)."""
 
 
 @register_policy("dream")
@@ -83,6 +114,39 @@ class Dream(Policy):
     drop_credit : float
         Fairness added per drop of the same app within the last window.
     """
+
+    class Params(PolicyParams):
+        """Parameters of the ``dream`` policy."""
+
+        w_urgency: float = Field(1.0, ge=0, le=1, description="Initial weight of the urgency term (in [0, 1]).")
+        w_fairness: float = Field(0.5, ge=0, le=1, description="Initial weight of the fairness term (in [0, 1]).")
+        w_energy: float = Field(0.25, ge=0, le=1, description="Initial weight of the energy term (in [0, 1]).")
+        window_ms: float = Field(100.0, gt=0, description="Length of a UXCost measurement window of the weight tuning (ms).")
+        step: float = Field(0.25, gt=0, description="Initial hill-climbing step of one weight (weight units).")
+        min_step: float = Field(0.05, gt=0, description="The tuning stops (converged) when the step falls below this (weight units).")
+        adapt: bool = Field(True, description="Tune the weights online.")
+        drop_hopeless: bool = Field(
+            True,
+            description="Drop a job with a deadline as soon as its remaining work cannot finish in time even on the "
+            "fastest processors at their highest allowed frequency.",
+        )
+        urgency_threshold: float = Field(
+            0.5, ge=0, le=1, description="Urgency (in [0, 1]) from which a task that finds no room may preempt."
+        )
+        top_k: int = Field(
+            32,
+            ge=1,
+            description="Ready tasks (count) scored per dispatch, in deadline order; bounds the cost under overload.",
+        )
+        fairness_scale_ms: float = Field(
+            100.0,
+            gt=0,
+            description="Waiting time that gives full fairness to tasks without a deadline (ms); tasks with a "
+            "deadline use their job's relative deadline.",
+        )
+        drop_credit: float = Field(
+            0.25, ge=0, description="Fairness added per drop of the same app within the last window (fairness units)."
+        )
 
     def __init__(
         self,
@@ -138,37 +202,23 @@ class Dream(Policy):
         self._busy = False
         self._again = False
 
-        # Memoised pure functions of (model, processor, frequency); see "How it is
-        # computed" in docs/policies/dream.md. Every value is the one sim.estimate_ms
-        # (and the energy formula) returned for the first task that filled it, so a
-        # cached decision is bit for bit the uncached one. This relies on
-        # estimate_ms of a task that has not started and has one phase depending on
-        # its model, processor and frequency only (profile means, no variability).
         self._procs: list[Processor] = []
-        self._cands: dict[ModelProfile, list[Processor]] = {}  # online candidates: fixed for a run
-        # (model, bit set of free processors) -> positions of the free ones among its candidates.
-        self._free_c: dict[tuple[ModelProfile, int], list[int]] = {}
-        # Model -> (its candidates, estimated time on each, energy preference on each) of a
-        # task that has not started (no progress, one phase), at the current frequencies.
-        # Cleared on every frequency change.
-        self._views: dict[ModelProfile, tuple[list[Processor], list[float], list[float]]] = {}
-        # Model -> its fastest time on any candidate at the highest allowed frequency, for
-        # a task that has not started (the drop test's bound; allowed frequencies are
-        # fixed by the power mode).
-        self._fastest: dict[ModelProfile, float] = {}
+        self.cache = DreamCache()
+        """Memoised pure functions of (model, processor, frequency): see :class:`DreamCache`."""
 
-        # Online adaptation (see _end_window).
-        self.history: list[dict[str, Any]] = []
+        # Online adaptation: the tuner owns the weights (changed in place, so
+        # ``self.weights`` is always the list in force) and the per-window history.
+        self.tuner = WeightTuner(self.weights, self.step, self.min_step)
+        self.history: list[dict[str, Any]] = self.tuner.history
         """One entry per window: time, weights in force, UXCost, the action taken."""
-        self.converged = False
         self._e0 = 0.0
         self._n_ended = 0
         self._n_missed = 0
-        self._phase = "base"
-        self._base_cost = math.nan
-        self._dir = 0
-        self._fails = 0
-        self._undo: list[float] | None = None
+
+    @property
+    def converged(self) -> bool:
+        """True once the weight tuning has stopped (its step fell below ``min_step``)."""
+        return self.tuner.converged
 
     # ------------------------------------------------------------------ hooks
 
@@ -179,7 +229,7 @@ class Dream(Policy):
 
     def on_freq_change(self, domain: Domain, sim: Simulation) -> None:
         # Estimates and energies of queued tasks depend on the frequencies.
-        self._views.clear()
+        self.cache.views.clear()
 
     def on_ready(self, task: Task, sim: Simulation) -> None:
         self._push(task)
@@ -208,7 +258,13 @@ class Dream(Policy):
 
     def on_timer(self, payload: Any, sim: Simulation) -> None:
         if payload == _WINDOW:
-            self._end_window(sim)
+            # sim.energy_mj is integrated up to the last power change; the energy since
+            # then counts in the next window (windows telescope to the run's total).
+            energy = sim.energy_mj - self._e0
+            self._e0 = sim.energy_mj
+            n, missed = self._n_ended, self._n_missed
+            self._n_ended = self._n_missed = 0
+            self.tuner.end_window(sim.now, uxcost(energy, n, missed))
             if sim.now + self.window_ms < sim.duration_ms:
                 sim.call_at(sim.now + self.window_ms, _WINDOW)
 
@@ -257,8 +313,8 @@ class Dream(Policy):
             self._busy = False
 
     def _dispatch_once(self, sim: Simulation) -> None:
-        reserved = self._reserved
-        if reserved:
+        """One round: honour reservations, drop hopeless jobs, place the best pairs, preempt, requeue."""
+        if self._reserved:
             self._honour_reservations(sim)
         heap = self._heap
         if not heap:
@@ -274,49 +330,62 @@ class Dream(Policy):
         now = sim.now
         kept = top
         if self.drop_hopeless and top[0][0] < _INF:
-            kept = []
-            dropped = False
-            for e in top:
-                job = e[2].job
-                if job.dropped:
-                    continue  # dropped by the check of another of its tasks just now
-                if e[0] < _INF and self._hopeless(job, sim):
-                    sim.drop(job)  # its queued tasks become cancelled; on_drop counts it
-                    dropped = True
-                else:
-                    kept.append(e)
+            kept, dropped = self._drop_hopeless_jobs(top, sim)
             if dropped:  # a dropped job frees the slots its waiting tasks held
                 room, free, mask = self._slots(sim)
-        placed: set[Task] = set()
-        if free and kept:
-            pairs = self._pairs(kept, mask, room, sim, now)
-            if len(pairs) > 1:
-                self._rank(pairs)
-            # The best pair first; a pair is void once its task is placed or its
-            # processor filled. Keys are unique (sequence, processor), so this is the
-            # order of repeatedly taking the best of the remaining pairs.
-            full: set[int] = set()
-            for _key, task, p in pairs:
-                if task in placed or p.index in full:
-                    continue
-                self._start(task, p, sim)
-                placed.add(task)
-                if not sim.has_room(p):
-                    full.add(p.index)
+        placed = self._place(kept, mask, room, sim, now) if free and kept else None
         if not placed:
             rest = kept
         elif len(placed) == len(kept):
             rest = []
         else:
             rest = [e for e in kept if e[2] not in placed]
-        for e in rest:
-            if e[0] < _INF:  # tasks without a deadline never preempt
-                st = e[2].state
-                if st is READY or st is FROZEN:
-                    self._maybe_preempt(e[2], sim, now)
+        self._preempt_for(rest, sim, now)
         push = heapq.heappush
         for e in rest:
             push(heap, e)
+
+    def _drop_hopeless_jobs(self, top: list[tuple[float, int, Task]], sim: Simulation) -> tuple[list, bool]:
+        """Drop the jobs of ``top`` that cannot meet their deadline; the entries kept, and whether any was dropped."""
+        kept = []
+        dropped = False
+        for e in top:
+            job = e[2].job
+            if job.dropped:
+                continue  # dropped by the check of another of its tasks just now
+            if e[0] < _INF and self._hopeless(job, sim):
+                sim.drop(job)  # its queued tasks become cancelled; on_drop counts it
+                dropped = True
+            else:
+                kept.append(e)
+        return kept, dropped
+
+    def _place(self, kept: list[tuple[float, int, Task]], mask: int, room: list[bool], sim: Simulation, now: float) -> set[Task]:
+        """Start the best (task, free processor) pairs; the tasks started."""
+        placed: set[Task] = set()
+        pairs = self._pairs(kept, mask, room, sim, now)
+        if len(pairs) > 1:
+            self._rank(pairs)
+        # The best pair first; a pair is void once its task is placed or its
+        # processor filled. Keys are unique (sequence, processor), so this is the
+        # order of repeatedly taking the best of the remaining pairs.
+        full: set[int] = set()
+        for _key, task, p in pairs:
+            if task in placed or p.index in full:
+                continue
+            self._start(task, p, sim)
+            placed.add(task)
+            if not sim.has_room(p):
+                full.add(p.index)
+        return placed
+
+    def _preempt_for(self, rest: list[tuple[float, int, Task]], sim: Simulation, now: float) -> None:
+        """Let each unplaced task with a deadline try to preempt (tasks without one never do)."""
+        for e in rest:
+            if e[0] < _INF:
+                st = e[2].state
+                if st is READY or st is FROZEN:
+                    self._maybe_preempt(e[2], sim, now)
 
     def _slots(self, sim: Simulation) -> tuple[list[bool], list[Processor], int]:
         """Which processors have a free slot, and which a queued task may take now (not reserved).
@@ -388,12 +457,13 @@ class Dream(Policy):
     def _candidates(self, task: Task, sim: Simulation) -> list[Processor]:
         """``sim.candidates(task)``, memoised per model (which processors are online is fixed for a run)."""
         m = task.model
-        c = self._cands.get(m)
+        cands = self.cache.cands
+        c = cands.get(m)
         if c is None:
-            c = self._cands[m] = sim.candidates(task)
+            c = cands[m] = sim.candidates(task)
         return c
 
-    def _view(self, task: Task, sim: Simulation) -> tuple[list[Processor], list[float], list[float]]:
+    def _view(self, task: Task, sim: Simulation) -> ModelView:
         """The task's candidates, its estimated remaining time and its energy preference on each.
 
         The preference on ``p`` is E_min / E_p (1 where E_p is 0). For a task that
@@ -404,7 +474,7 @@ class Dream(Policy):
         m = task.model
         plain = task.state is READY and m.llm is None
         if plain:
-            v = self._views.get(m)
+            v = self.cache.views.get(m)
             if v is not None:
                 return v
         cands = self._candidates(task, sim)
@@ -412,17 +482,17 @@ class Dream(Policy):
         energy = [self._energy_mj(task, p, e, sim) for p, e in zip(cands, ests, strict=True)]
         e_min = min(energy) if energy else 0.0
         prefs = [1.0 if e <= 0 else e_min / e for e in energy]
-        v = (cands, ests, prefs)
+        v = ModelView(cands, ests, prefs)
         if plain:
-            self._views[m] = v
+            self.cache.views[m] = v
         return v
 
     def _estimates(self, task: Task, sim: Simulation) -> list[float]:
         """``sim.estimate_ms`` of the task on each of its candidates (from the cache when it has not started)."""
         m = task.model
         if task.state is READY and m.llm is None:
-            v = self._views.get(m)
-            return v[1] if v is not None else self._view(task, sim)[1]
+            v = self.cache.views.get(m)
+            return v.ests if v is not None else self._view(task, sim).ests
         return [sim.estimate_ms(task, p) for p in self._candidates(task, sim)]
 
     def _overhead_ms(self, task: Task, p: Processor, sim: Simulation) -> float:
@@ -444,8 +514,9 @@ class Dream(Policy):
         ``room[i]`` says whether it has a free slot (reserved for someone or not).
         """
         wu, wf, we = self.weights
-        free_cs = self._free_c
-        views = self._views
+        cache = self.cache
+        free_cs = cache.free_positions
+        views = cache.views
         drops = self._drops
         out = []
         append = out.append
@@ -462,7 +533,7 @@ class Dream(Policy):
             v = views.get(m) if task.state is READY and m.llm is None else None
             if v is None:
                 v = self._view(task, sim)
-            cands, ests, prefs = v
+            cands, ests, prefs = v.cands, v.ests, v.prefs
             # Urgency ranks tasks: 1 - slack/relative deadline on the task's best free
             # processor (1 when it is late everywhere). It is not taken per pair:
             # slack shrinks on slower processors, so a per-pair urgency would favour
@@ -636,7 +707,7 @@ class Dream(Policy):
         d = job.deadline_ms
         if d == math.inf:
             return False
-        fastest = self._fastest
+        fastest = self.cache.fastest
 
         def own(t: Task) -> float:
             st = t.state
@@ -660,7 +731,7 @@ class Dream(Policy):
             """Longest remaining path from ``t`` (its own time, then its longest successor path)."""
             v = memo.get(t)
             if v is None:
-                v = 0.0 if t.state in _GONE else own(t)
+                v = 0.0 if t.state in GONE else own(t)
                 tail = None
                 for s in t.succs:
                     x = path(s)
@@ -676,31 +747,49 @@ class Dream(Policy):
         first = True
         for t in reversed(job.tasks):
             x = path(t)
-            if t.state not in _GONE and (first or x > longest):
+            if t.state not in GONE and (first or x > longest):
                 longest = x
                 first = False
         return sim.now + longest > d + _EPS
 
-    # ---------------------------------------------------------- adaptation
 
-    def _end_window(self, sim: Simulation) -> None:
-        """Close a UXCost window and take one hill-climbing step.
+class WeightTuner:
+    """DREAM's online weight adaptation: pattern search on the three weights, one step per window.
 
-        Pattern search on the three weights: a *base* window measures the cost
-        of the current weights, the next (*trial*) window runs with one weight
-        moved by ``step``. A lower cost keeps the move and tries the same
-        direction again; otherwise the move is undone and the next direction is
-        measured against a fresh base window. After a full round of six failed
-        directions the step halves; below ``min_step`` the weights are final.
-        """
-        # sim.energy_mj is integrated up to the last power change; the energy since
-        # then counts in the next window (windows telescope to the run's total).
-        energy = sim.energy_mj - self._e0
-        self._e0 = sim.energy_mj
-        n, missed = self._n_ended, self._n_missed
-        self._n_ended = self._n_missed = 0
-        cost = uxcost(energy, n, missed)
-        entry = {"t_ms": sim.now, "weights": tuple(self.weights), "uxcost": cost, "action": "none"}
+    A *base* window measures the cost of the current weights, the next (*trial*)
+    window runs with one weight moved by ``step``. A lower cost keeps the move and
+    tries the same direction again; otherwise the move is undone and the next
+    direction is measured against a fresh base window. After a full round of six
+    failed directions the step halves; below ``min_step`` the weights are final.
+
+    Parameters
+    ----------
+    weights : list of float
+        The weights in force, [urgency, fairness, energy], each in [0, 1]; changed in place.
+    step : float
+        Initial step of one weight (weight units).
+    min_step : float
+        The search stops (converged) when the step falls below this (weight units).
+    """
+
+    __slots__ = ("_base_cost", "_dir", "_fails", "_phase", "_undo", "converged", "history", "min_step", "step", "weights")
+
+    def __init__(self, weights: list[float], step: float, min_step: float) -> None:
+        self.weights = weights
+        self.step = step
+        self.min_step = min_step
+        self.history: list[dict[str, Any]] = []
+        """One entry per window: time, weights in force, UXCost, the action taken."""
+        self.converged = False
+        self._phase = "base"  # "base": measuring the current weights; "trial": measuring a move
+        self._base_cost = math.nan  # UXCost of the last base (or kept trial) window
+        self._dir = 0  # index into _DIRECTIONS of the move being tried
+        self._fails = 0  # failed directions in a row at this step
+        self._undo: list[float] | None = None  # the weights before the trial move
+
+    def end_window(self, t_ms: float, cost: float) -> None:
+        """Close a window that ended at ``t_ms`` (ms) with UXCost ``cost`` (mJ per on-time job; nan: no job ended)."""
+        entry = {"t_ms": t_ms, "weights": tuple(self.weights), "uxcost": cost, "action": "none"}
         self.history.append(entry)
         if self.converged or math.isnan(cost):
             return  # converged, or no job ended in the window: nothing learnt
@@ -712,7 +801,7 @@ class Dream(Policy):
                 if not self._perturb(after_keep=True):  # same direction again, from the new point
                     self._phase = "base"
                 return
-            self.weights = self._undo  # type: ignore[assignment]
+            self.weights[:] = self._undo  # type: ignore[index]
             entry["action"] = "revert"
             self._dir = (self._dir + 1) % len(_DIRECTIONS)
             self._fails += 1

@@ -7,16 +7,14 @@ import math
 from itertools import count
 from typing import TYPE_CHECKING
 
-from simsched.policies.base import Policy, register_policy
-from simsched.workload.jobs import TaskState
+from simsched.policies.base import NoParams, Policy, register_policy
+from simsched.workload.states import CANCELLED, READY
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
     from simsched.platform.soc import Processor
     from simsched.workload.jobs import Job, Task
 
-READY = TaskState.READY
-CANCELLED = TaskState.CANCELLED
 EPS_MS = 1e-9
 """Two finish-time estimates closer than this (ms) are a tie (the processor listed first wins)."""
 
@@ -52,6 +50,8 @@ class Edf(Policy):
     therefore costs O((M + P + k) log M) heap operations for M models with ready
     tasks, P processors and k tasks started, however long the queues are.
     """
+
+    Params = NoParams
 
     def __init__(self) -> None:
         self._queues: dict[str, list[Entry]] = {}

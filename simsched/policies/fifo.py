@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from simsched.policies.base import Policy, register_policy
+from simsched.policies.base import NoParams, Policy, register_policy
 
 
 @register_policy("fifo")
@@ -15,6 +15,8 @@ class Fifo(Policy):
     busy, nothing behind it starts either (head-of-line blocking), as in a single
     in-order inference server. No DVFS control, no preemption.
     """
+
+    Params = NoParams
 
     def __init__(self) -> None:
         self.queue: deque = deque()

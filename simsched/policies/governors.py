@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import math
 
+from pydantic import Field
+
 from simsched.errors import ConfigError
-from simsched.policies.base import Governor, register_governor
+from simsched.policies.base import Governor, NoParams, PolicyParams, register_governor
 
 
 @register_governor("performance")
 class Performance(Governor):
     """Every domain at the highest OPP the power mode allows (the engine's starting point)."""
 
+    Params = NoParams
+
 
 @register_governor("powersave")
 class Powersave(Governor):
     """Every domain at its lowest OPP."""
+
+    Params = NoParams
 
     def bind(self, sim):
         for d in sim.domains:
@@ -98,6 +104,8 @@ class Budget(Governor):
     that even the lowest OPPs cannot meet under full load is a configuration error.
     """
 
+    Params = NoParams
+
     def bind(self, sim):
         budget = sim.budget_w
         if budget is None:
@@ -125,6 +133,16 @@ class Ondemand(Governor):
     Above ``up_threshold`` utilisation a domain jumps to its highest allowed OPP;
     below, it takes the lowest OPP at or above f_max x utilisation / up_threshold.
     """
+
+    class Params(PolicyParams):
+        """Parameters of the ``ondemand`` governor."""
+
+        period_ms: float = Field(20.0, gt=0, description="Sampling period of the domains' utilisation (ms).")
+        up_threshold: float = Field(
+            0.8, gt=0, le=1,
+            description="Utilisation (busy share of the domain's slots, in (0, 1]) from which the domain jumps "
+            "to its highest allowed OPP.",
+        )
 
     def __init__(self, period_ms: float = 20.0, up_threshold: float = 0.8) -> None:
         if period_ms <= 0 or not 0 < up_threshold <= 1:

@@ -9,17 +9,14 @@ from collections.abc import Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
-from simsched.policies.base import Policy, register_policy
-from simsched.workload.jobs import TaskState
+from simsched.policies.base import NoParams, Policy, register_policy
+from simsched.workload.states import CANCELLED, PENDING, READY, SKIPPED
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
     from simsched.platform.soc import Processor
     from simsched.workload.jobs import Job, Task
 
-PENDING = TaskState.PENDING
-READY = TaskState.READY
-SKIPPED = TaskState.SKIPPED
 EPS_MS = 1e-9
 """Times closer than this (ms) are equal: a gap this much too short still fits, EFT ties go to the first processor."""
 RANK_DIGITS = 9
@@ -192,6 +189,8 @@ class Heft(Policy):
         ``(processor name, planned start ms, planned finish ms)`` of each task of that job.
     """
 
+    Params = NoParams
+
     def __init__(self) -> None:
         self._lanes: list[list[_Lane]] = []
         self._where: dict[Task, _Lane] = {}  # planned lane of every task not yet finished or dropped
@@ -278,7 +277,7 @@ class Heft(Policy):
         touched: list[_Lane] = []
         for t in job.tasks:
             lane = self._where.get(t)
-            if lane is None or t.state is not TaskState.CANCELLED:
+            if lane is None or t.state is not CANCELLED:
                 continue  # not planned, or still executing (it finishes normally)
             del self._where[t]
             self._timed.discard(t)

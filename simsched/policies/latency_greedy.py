@@ -7,15 +7,14 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from simsched.policies.base import Policy, register_policy
-from simsched.workload.jobs import TaskState
+from simsched.policies.base import NoParams, Policy, register_policy
+from simsched.workload.states import READY
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
     from simsched.platform.soc import Processor
     from simsched.workload.jobs import Job, Task
 
-READY = TaskState.READY
 
 
 @register_policy("latency-greedy")
@@ -34,6 +33,8 @@ class LatencyGreedy(Policy):
     workload (``late: drop``), not by this policy. No DVFS control (a governor
     sets frequencies).
     """
+
+    Params = NoParams
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[Task]] = {}

@@ -11,11 +11,20 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+from pydantic import Field
 
 from simsched.errors import ConfigError
-from simsched.policies.base import Policy, register_policy
+from simsched.policies.base import Policy, PolicyParams, register_policy
 from simsched.policies.governors import fit_to_budget, task_load
-from simsched.workload.jobs import TaskState
+from simsched.workload.states import FROZEN, HOLDING, READY, RUNNING
+
+if TYPE_CHECKING:
+    from simsched.platform.soc import Domain, Processor
+    from simsched.workload.jobs import Task
 
 # Processor kinds in order of affinity per model family. DLA-compatible CNNs belong
 # on the DLA; the DLA lacks attention, LayerNorm and GELU, so transformers and LLMs
@@ -28,11 +37,120 @@ AFFINITY = {
     "other": ("npu", "gpu", "dla", "dsp", "cpu"),
 }
 
-_LIVE = (TaskState.RUNNING, TaskState.WAITING)
-_RUNNING = TaskState.RUNNING
-_READY = TaskState.READY
-_FROZEN = TaskState.FROZEN
 _UNSET = object()
+
+
+@dataclass(slots=True)
+class Memo:
+    """What a queued task's choice reads that outlives one dispatch (see :meth:`Twill._memo`)."""
+
+    rows: list[tuple[Processor, int, int, float]]
+    """Candidates ``(processor, index, domain index, estimate ms)``, most affine first."""
+    arrived: list[bool] | None
+    """Per candidate: its input data is there; None once it is on every candidate."""
+    share: str | None
+    """The key under which tasks share one choice in a round (their model's name), or None."""
+    epoch: list[int]
+    """``[frequency epoch of the estimates in rows]`` (shared with the model's fresh tasks)."""
+    shareable: str | None
+    """The model's name if the task has not started and is not an LLM: ``share`` once its input is everywhere."""
+
+
+@dataclass(slots=True)
+class QueueEntry:
+    """A ready or frozen task in Twill's queue; the queue is sorted by ``key``."""
+
+    key: tuple[int, float, int]
+    """``(-priority, absolute deadline ms, ready order)``: unique, so entries never tie."""
+    task: Task
+    memo: Memo | None = None
+    """Filled the first time a dispatch considers the task."""
+
+
+_ENTRY_KEY = attrgetter("key")
+
+
+@dataclass(slots=True)
+class ModelPlan:
+    """Per model, what mapping reads that is fixed for a run once built (see :meth:`Twill._plan`)."""
+
+    order: list[Processor]
+    """Usable processors that can run the model, most affine first (then fastest)."""
+    cands: list[tuple[Processor, int, int, float]]
+    """``(processor, index, domain index, 0.0)`` of each, in that order: a memo's rows before estimating."""
+    rank: dict[int, int]
+    """Processor index -> position in ``order``."""
+    fresh: list[tuple[Processor, int, int, float]]
+    """The rows of a task of the model that has not started (shared by every such task)."""
+    fresh_epoch: list[int]
+    """``[frequency epoch of fresh's estimates]``; -1: not estimated yet."""
+
+
+@dataclass(slots=True)
+class Setup:
+    """What Twill derives from the platform and workload at bind; fixed for the run."""
+
+    usable: dict[int, bool] = field(default_factory=dict)
+    """Processor index -> online and able to run one task alone within the budget."""
+    usable_procs: list[Processor] = field(default_factory=list)
+    slots_of: list[tuple[int, int, list[Task]]] = field(default_factory=list)
+    """``(index, capacity, live slot list)`` of the usable processors."""
+    proc_by_index: dict[int, Processor] = field(default_factory=dict)
+    worse: dict[int, set[int]] = field(default_factory=dict)
+    """Processor index -> the processors it is more affine than for some model that may move:
+    only those can lose a task to it by migration."""
+    winners: set[int] = field(default_factory=set)
+    """The processors with any ``worse``."""
+    movable: set[str] = field(default_factory=set)
+    """Models whose tasks a migration may pay off for."""
+    distinct_opps: bool = True
+    """No two OPPs of a domain closer than Domain.opp_index's tolerance (see :meth:`Twill._current`)."""
+    contend: bool = True
+    """More than one app priority: a task may freeze another."""
+    tuned: bool = False
+    """DVFS under a power budget."""
+
+
+@dataclass(slots=True)
+class FreqCache:
+    """Twill's view of the frequencies.
+
+    Twill sets the frequencies (no governor runs beside it) and a switch that lands
+    leaves the pending value as it was, so ``pending`` changes only through Twill's
+    own set_freq calls (:meth:`Twill._set_freq`), each of which bumps ``epoch``.
+    """
+
+    pending: list[float] = field(default_factory=list)
+    """Each domain's pending frequency (MHz), by domain index."""
+    epoch: int = 0
+    """Twill's set_freq calls so far: estimates taken at an older epoch are stale."""
+    current: dict[Domain, float] | None = None
+    """The frequencies for predict_power_w (see :meth:`Twill._current`); None: recompute."""
+    fits: dict[tuple[float, ...], dict | None] = field(default_factory=dict)
+    """fit_to_budget answers by load."""
+
+
+@dataclass(slots=True)
+class _Round:
+    """What one dispatch round caches, valid at this instant until the next change."""
+
+    free: list[float | None]
+    """When each processor's slot frees (ms; now for an open one; None: not known yet)."""
+    chosen: dict[str, Processor | None]
+    """The choice for a model's tasks that have not started and have their input everywhere."""
+    blocked: set[int]
+    """Processors held for a waiting task in this round."""
+
+    def forget(self, open_: set[int], now: float) -> None:
+        """Frequencies or slot holders changed: free times and shared choices are stale.
+
+        Both are emptied in place, so a dispatch may hold them in local variables.
+        """
+        free = self.free
+        free[:] = [None] * len(free)
+        for j in open_:
+            free[j] = now
+        self.chosen.clear()
 
 
 @register_policy("twill")
@@ -64,6 +182,30 @@ class Twill(Policy):
 
     controls_frequency = True
 
+    class Params(PolicyParams):
+        """Parameters of the ``twill`` policy."""
+
+        tolerance: float = Field(
+            1.0, ge=0,
+            description="Relative slack (ratio, >= 0) within which a more affine processor beats the earliest "
+            "finish: it is chosen if it finishes within (1 + tolerance) times that finish, counted from now; "
+            "0 is pure earliest-finish mapping.",
+        )
+        migrate: bool = Field(
+            True, description="Move a running task to a freed, more affine processor when it would finish sooner there."
+        )
+        freeze: bool = Field(
+            True, description="Freeze a lower-priority running task when a higher-priority one needs its processor."
+        )
+        dvfs: bool = Field(
+            True,
+            description="Choose frequencies to minimise latency within the power budget (else run at the highest "
+            "allowed OPPs).",
+        )
+        window: int = Field(
+            32, ge=1, description="Ready tasks (count) considered per dispatch, in priority order; bounds the cost under overload."
+        )
+
     def __init__(
         self,
         tolerance: float = 1.0,
@@ -79,90 +221,67 @@ class Twill(Policy):
         self.freeze_enabled = freeze
         self.dvfs = dvfs
         self.window = window
-        # Ready tasks, sorted: (-priority, deadline, ready order, task, memo). The ready
-        # order is unique, so the memo (see _memo) never takes part in a comparison.
-        self._queue: list = []
+        # Ready and frozen tasks, sorted by key: a dispatch walks it in order and leaves
+        # the tasks it defers where they are.
+        self._queue: list[QueueEntry] = []
         self._seq = itertools.count()
-        self._reserved: dict[int, object] = {}  # processor index -> task on its way there
-        self._freezing: set = set()  # tasks asked to freeze for a waiting task (held, so never reused)
-        self._usable: dict[int, bool] = {}
-        self._usable_procs: list = []
-        self._slots_of: list = []  # (index, capacity, live slot list) of the usable processors
-        self._pending_start = False
-        self._proc_by_index: dict = {}
-        self._fits: dict = {}
-        # Per model: usable processors most affine first; (processor, index, domain
-        # index) of each; processor index -> position; and the estimates of a task of
-        # the model that has not started ([frequency, ms] per processor, see _memo).
-        self._affinity: dict[str, list] = {}
-        self._cand_info: dict[str, list] = {}
-        self._rank: dict[str, dict[int, int]] = {}
-        self._fresh: dict[str, list] = {}
-        self._fresh_epoch: dict[str, list] = {}
-        # Per processor index, the processors it is more affine than for some model
-        # that may move: only those can lose a task to it by migration; and the
-        # processors with any.
-        self._worse: dict[int, set[int]] = {}
-        self._winners: set[int] = set()
-        self._movable: set[str] = set()  # models whose tasks a migration may pay off for
-        # Each domain's pending frequency. Twill sets the frequencies (no governor runs
-        # beside it) and a switch that lands leaves the pending value as it was, so it
-        # changes only through Twill's own set_freq calls (_set_freq).
-        self._pfreq: list[float] = []
-        self._current_freqs: dict | None = None  # see _current
-        self._distinct_opps = True
-        self._contend = True  # False when every app has one priority: no task can freeze another
-        self._tuned = False  # dvfs, under a power budget
+        self._reserved: dict[int, Task] = {}  # processor index -> task on its way there
+        self._freezing: set[Task] = set()  # tasks asked to freeze for a waiting task (held, so never reused)
+        self._pending_start = False  # a frequency switch is in flight for a start
         # Whether something _retune depends on (slot holders, migrations on their way,
         # frequencies, pending switches) may have changed since it last ran.
         self._retune_due = True
-        self._freq_epoch = 0  # Twill's set_freq calls so far
+        self.setup = Setup()
+        self.plans: dict[str, ModelPlan] = {}  # by model name, see _plan
+        self.freq = FreqCache()
 
     # ------------------------------------------------------------------ setup
 
     def bind(self, sim):
         budget = sim.budget_w
-        self._proc_by_index = {p.index: p for p in sim.processors}
-        self._contend = len({app.priority for app in sim.apps}) > 1
+        setup = self.setup
+        setup.proc_by_index = {p.index: p for p in sim.processors}
+        setup.contend = len({app.priority for app in sim.apps}) > 1
+        usable = setup.usable
         for p in sim.processors:
-            self._usable[p.index] = sim.online(p)
-        tuned = self._tuned = budget is not None and self.dvfs
+            usable[p.index] = sim.online(p)
+        tuned = setup.tuned = budget is not None and self.dvfs
         if tuned:
             floor = sim.platform.min_power_w(sim.offline)
             for p in sim.processors:
                 if sim.online(p):
                     acts = [m.peak_activity for m in sim.platform.models.values() if m.base_ms[p.index] is not None]
                     # A processor that cannot run even one task alone at its lowest OPP is unusable.
-                    self._usable[p.index] = floor + max(acts, default=0.0) * p.dyn_w[0] / p.capacity <= budget + 1e-9
+                    usable[p.index] = floor + max(acts, default=0.0) * p.dyn_w[0] / p.capacity <= budget + 1e-9
             for app in sim.apps:
                 models = [t.model for t in app.template] if app.template is not None else list(app.generator.models)
                 for name in models:
                     m = sim.platform.models[name]
-                    if not any(self._usable[p.index] and m.base_ms[p.index] is not None for p in sim.processors):
+                    if not any(usable[p.index] and m.base_ms[p.index] is not None for p in sim.processors):
                         raise ConfigError(
                             "<config>", "budget_w",
                             f"twill: no processor can run model '{name}' within {budget:g} W even at its lowest OPP",
                         )
-        self._usable_procs = [p for p in sim.processors if self._usable[p.index]]
+        setup.usable_procs = [p for p in sim.processors if usable[p.index]]
         # sim.running(p) is the live slot list of p for the whole run: kept, it
         # answers has_room without a call per processor and dispatch.
-        self._slots_of = [(p.index, p.capacity, sim.running(p)) for p in self._usable_procs]
-        self._worse = {p.index: set() for p in sim.processors}
+        setup.slots_of = [(p.index, p.capacity, sim.running(p)) for p in setup.usable_procs]
+        setup.worse = {p.index: set() for p in sim.processors}
         for m in sim.platform.models.values():
-            order = self._order(m)
+            order = self._plan(m).order
             cost = m.migrate_ms if m.migrate_ms is not None else sim.platform.transfer_ms(m.state_kb)
             if m.segments <= 1 and cost >= 0:
                 # A move pays the cost plus the rest of the task there and saves the
                 # rest here less one segment, all of it: it never gains (_migrate_back).
                 continue
-            self._movable.add(m.name)
+            setup.movable.add(m.name)
             for r, p in enumerate(order):
-                self._worse[p.index].update(q.index for q in order[r + 1 :])
-        self._winners = {i for i, w in self._worse.items() if w}
-        self._pfreq = [sim.pending_freq_mhz(d) for d in sim.domains]
+                setup.worse[p.index].update(q.index for q in order[r + 1 :])
+        setup.winners = {i for i, w in setup.worse.items() if w}
+        self.freq.pending = [sim.pending_freq_mhz(d) for d in sim.domains]
         # Two OPPs closer than Domain.opp_index's tolerance would make the OPP index of
         # a domain's current frequency ambiguous (see _current).
-        self._distinct_opps = all(
+        setup.distinct_opps = all(
             b - a >= 1e-9 for d in sim.domains for a, b in zip(d.freqs_mhz, d.freqs_mhz[1:], strict=False)
         )
         if tuned:
@@ -190,7 +309,7 @@ class Twill(Policy):
         self._dispatch(sim)
 
     def on_freq_change(self, domain, sim):
-        self._current_freqs = None
+        self.freq.current = None
         self._retune_due = True  # a switch landed: a domain held back while switching down may rise
 
     def on_timer(self, payload, sim):
@@ -203,25 +322,25 @@ class Twill(Policy):
     def _push(self, task):
         # A sorted list rather than a heap: a dispatch walks it in order and leaves the
         # tasks it defers where they are instead of popping and pushing them again.
-        bisect.insort(self._queue, (-task.priority, task.job.deadline_ms, next(self._seq), task, []))
+        key = (-task.priority, task.job.deadline_ms, next(self._seq))
+        bisect.insort(self._queue, QueueEntry(key, task), key=_ENTRY_KEY)
 
-    def _order(self, m) -> list:
-        """Usable processors that can run model ``m``, most affine first (then fastest)."""
-        order = self._affinity.get(m.name)
-        if order is None:
+    def _plan(self, m) -> ModelPlan:
+        """The model's plan: usable processors that can run ``m``, most affine first (then fastest)."""
+        plan = self.plans.get(m.name)
+        if plan is None:
             kinds = AFFINITY.get(m.kind, AFFINITY["other"])
             # Usable processors are online, so these are the model's candidates (sim.candidates).
-            cands = [p for p in self._usable_procs if m.base_ms[p.index] is not None]
+            cands = [p for p in self.setup.usable_procs if m.base_ms[p.index] is not None]
             order = sorted(
                 cands,
                 key=lambda p: (kinds.index(p.kind) if p.kind in kinds else len(kinds), m.base_ms[p.index]),
             )
-            self._affinity[m.name] = order
-            self._cand_info[m.name] = [(p, p.index, p.domain.index, 0.0) for p in order]
-            self._rank[m.name] = {p.index: r for r, p in enumerate(order)}
-            self._fresh[m.name] = list(self._cand_info[m.name])
-            self._fresh_epoch[m.name] = [-1]
-        return order
+            rows = [(p, p.index, p.domain.index, 0.0) for p in order]
+            plan = self.plans[m.name] = ModelPlan(
+                order=order, cands=rows, rank={p.index: r for r, p in enumerate(order)}, fresh=list(rows), fresh_epoch=[-1]
+            )
+        return plan
 
     def _free_at(self, p, sim, now: float) -> float:
         """Estimated time a slot of ``p`` frees (ms); ``now`` is ``sim.now``."""
@@ -237,40 +356,36 @@ class Twill(Policy):
             return now + sim.estimate_ms(running[0], p)
         return now + min(sim.estimate_ms(t, p) for t in running)
 
-    def _memo(self, task, memo, now):
-        """Fill a queued task's memo: ``[candidates, inputs arrived, model, epoch]``.
+    def _memo(self, task, now) -> Memo:
+        """A queued task's memo (see :class:`Memo`).
 
-        Candidates are ``(processor, index, domain index, estimate)``, most affine
-        first. A queued task neither runs nor changes its progress, so its estimates
+        A queued task neither runs nor changes its progress, so its estimates
         change only with the frequencies: they are recomputed when Twill has set a
-        frequency since (the epoch, ``[number of set_freq calls]``). A task that has
-        not started shares candidates and epoch with every such task of its model.
-        Once its input data is on a processor it stays there: the second item, one
-        flag per candidate, becomes None once the data is on every candidate. From
-        then on the choice for a task that has not started depends only on its model
-        and the processors' state, so the third item (the model's name; None for a
-        started task or an LLM, whose estimate depends on its tokens) lets such tasks
-        share a choice in a round.
+        frequency since (the epoch). A task that has not started shares rows and
+        epoch with every such task of its model (the plan's ``fresh``). Once its
+        input data is on a processor it stays there: ``arrived`` becomes None once
+        the data is on every candidate. From then on the choice for a task that has
+        not started depends only on its model and the processors' state, so
+        ``share`` (the model's name; None for a started task or an LLM, whose
+        estimate depends on its tokens) lets such tasks share a choice in a round.
         """
         m = task.model
-        self._order(m)
+        plan = self._plan(m)
         if m.llm is None and task.phase == 0 and task.progress == 0.0:
-            rows, epoch, key = self._fresh[m.name], self._fresh_epoch[m.name], m.name
+            rows, epoch, key = plan.fresh, plan.fresh_epoch, m.name
         else:
-            rows, epoch, key = list(self._cand_info[m.name]), [-1], None
+            rows, epoch, key = list(plan.cands), [-1], None
         # transfer_in_ms is zero on every processor once each predecessor's output has
         # had its transfer time (taken whether or not it ran on the same processor).
-        everywhere = all(pred.finish_ms + tr <= now for pred, tr in task.preds)
-        if everywhere:
-            memo += (rows, None, key, epoch, key)
-        else:
-            memo += (rows, [False] * len(rows), None, epoch, key)
+        if all(pred.finish_ms + tr <= now for pred, tr in task.preds):
+            return Memo(rows, None, key, epoch, key)
+        return Memo(rows, [False] * len(rows), None, epoch, key)
 
     def _estimate(self, task, rows, epoch, sim):
         """Estimates of a queued task on its candidates, at their domains' pending frequencies."""
-        pfreq = self._pfreq
+        pfreq = self.freq.pending
         rows[:] = [(p, i, di, sim.estimate_ms(task, p, pfreq[di])) for p, i, di, _ in rows]
-        epoch[0] = self._freq_epoch
+        epoch[0] = self.freq.epoch
 
     def _choose(self, task, memo, sim, now, free):
         """The processor for ``task``: the most affine one finishing within tolerance of the earliest finish.
@@ -278,11 +393,13 @@ class Twill(Policy):
         ``free`` caches when each processor's slot frees (None: not known yet), for
         the current instant until the next change; ``memo`` is the task's (see _memo).
         """
-        rows, arrived, _, epoch, _ = memo
+        rows = memo.rows
         if not rows:
             return None
-        if epoch[0] != self._freq_epoch:
+        epoch = memo.epoch
+        if epoch[0] != self.freq.epoch:
             self._estimate(task, rows, epoch, sim)
+        arrived = memo.arrived
         eft = []
         if arrived is None:
             for p, i, _di, e in rows:
@@ -306,8 +423,8 @@ class Twill(Policy):
                     # max(fa, s), as max() breaks ties: the first argument unless the second is larger.
                     eft.append((s if s > fa else fa) + e)
             if all(arrived):
-                memo[1] = None
-                memo[2] = memo[4]  # shareable from now on, if it has not started
+                memo.arrived = None
+                memo.share = memo.shareable  # from now on, if it has not started
         best = min(eft)
         limit = now + (best - now) * (1.0 + self.tolerance) + 1e-9
         for k, f in enumerate(eft):
@@ -319,7 +436,7 @@ class Twill(Policy):
         """Usable processors with a free slot that no migration has reserved."""
         reserved = self._reserved
         open_ = set()
-        for i, cap, slots in self._slots_of:
+        for i, cap, slots in self.setup.slots_of:
             # has_room, for a processor known to be online
             if i not in reserved and len(slots) < cap:
                 open_.add(i)
@@ -330,14 +447,15 @@ class Twill(Policy):
             return  # a frequency switch is in flight for a start; the timer re-dispatches
         if self._reserved:
             self._clean_reservations(sim)
+        setup = self.setup
         open_ = self._open(sim)
         # With no free slot, the queue is worth a look only if someone in it may preempt.
-        if self._queue and (open_ or (self.freeze_enabled and self._contend)):
+        if self._queue and (open_ or (self.freeze_enabled and setup.contend)):
             open_ = self._scan(sim, open_)
         # Only a processor more affine than another for some model can take a task back.
-        if self._winners and self.migrate and not self._pending_start and not open_.isdisjoint(self._winners):
+        if setup.winners and self.migrate and not self._pending_start and not open_.isdisjoint(setup.winners):
             self._migrate_back(sim, open_)
-        if self._tuned and self._retune_due and not self._pending_start:
+        if setup.tuned and self._retune_due and not self._pending_start:
             self._retune_due = False
             self._retune(sim)
 
@@ -345,95 +463,105 @@ class Twill(Policy):
         """Map queued tasks in priority order, up to ``window`` of them.
 
         ``open_``: the usable processors with a free, unreserved slot; returns those
-        left free and not held for a waiting task.
+        left free and not held for a waiting task. Each task goes to its chosen
+        processor if that is open (:meth:`_start_open`), else holds it for this round
+        and may free it by freezing a lower-priority task (:meth:`_hold_busy`).
         """
         freeze = self.freeze_enabled
         # A queued task at or below the lowest priority among running tasks can never
         # freeze anyone, so with no free slot left the rest of the queue can wait.
         # With a single priority that holds for every queued task.
-        contend = freeze and self._contend
-        lowest = math.inf
-        if contend:
-            for q in self._usable_procs:
-                for t in sim.running(q):
-                    if t.priority < lowest:
-                        lowest = t.priority
+        contend = freeze and self.setup.contend
+        lowest = self._lowest_running_priority(sim) if contend else math.inf
         now = sim.now
-        n_procs = len(self._proc_by_index)
-        # Valid at this instant until the next change: when each processor's slot
-        # frees (now for an open one), and the choice for a model's tasks that have not
-        # started and have their input everywhere.
-        free: list = [None] * n_procs
+        free: list[float | None] = [None] * len(self.setup.proc_by_index)
         for j in open_:
             free[j] = now
-        chosen: dict[str, object] = {}
-        blocked: set[int] = set()  # processors held for a waiting task in this round
+        chosen: dict[str, Processor | None] = {}
+        blocked: set[int] = set()
+        rnd = _Round(free, chosen, blocked)  # the same objects: _Round changes them in place
         queue = self._queue
         window = self.window
         scanned = 0
         k = 0  # the entries before k are deferred
         while k < len(queue) and scanned < window:
             entry = queue[k]
-            if not open_ and (not contend or -entry[0] <= lowest):
+            if not open_ and (not contend or -entry.key[0] <= lowest):
                 break  # nothing free, and nobody left in the queue may preempt
-            task = entry[3]
+            task = entry.task
             st = task.state
-            if task.job.dropped or (st is not _READY and st is not _FROZEN):
+            if task.job.dropped or (st is not READY and st is not FROZEN):
                 del queue[k]
                 continue  # dropped, or already restarted by a migration
             scanned += 1
-            memo = entry[4]
-            if not memo:
-                self._memo(task, memo, now)
-            if not freeze and not any(c[1] in open_ for c in memo[0]):
+            memo = entry.memo
+            if memo is None:
+                memo = entry.memo = self._memo(task, now)
+            if not freeze and not any(c[1] in open_ for c in memo.rows):
                 k += 1  # nothing it could use is free, and it may not freeze anyone
                 continue
-            key = memo[2]
+            key = memo.share
             if key is None:
                 p = self._choose(task, memo, sim, now, free)
             else:
                 p = chosen.get(key, _UNSET)
                 if p is _UNSET:
                     p = chosen[key] = self._choose(task, memo, sim, now, free)
-            if p is None:
+            if p is None or p.index in blocked:
                 k += 1
                 continue
-            i = p.index
-            if i in blocked:
-                k += 1
-                continue
-            if i in open_:
-                epoch = self._freq_epoch
-                if self._start(task, p, sim):
+            if p.index in open_:
+                started = self._start_open(task, p, sim, open_, rnd, now)
+                if started:
                     del queue[k]
-                    if not sim.has_room(p):
-                        # A start takes a slot of p and changes nothing else a choice
-                        # reads, unless frequencies were lowered for it (below).
-                        open_.discard(i)
-                        free[i] = None
-                        chosen = {}
                 else:
                     k += 1
-                    blocked.add(i)
-                    open_.discard(i)
                     if self._pending_start:
                         break
-                if epoch != self._freq_epoch:
-                    free = [None] * n_procs
-                    for j in open_:
-                        free[j] = now
-                    chosen = {}
                 continue
-            # Its processor is busy: hold it for this task (no lower-priority task takes
-            # it in this round), and free it by freezing a lower-priority task if allowed.
-            blocked.add(i)
             k += 1
-            if contend and self._maybe_freeze(task, p, sim):
-                free = [None] * n_procs
-                for j in open_:
-                    free[j] = now
-                chosen = {}
+            self._hold_busy(task, p, sim, open_, rnd, now, contend)
         return open_
+
+    def _lowest_running_priority(self, sim) -> float:
+        """The lowest priority among the tasks holding a slot of a usable processor (inf if none)."""
+        lowest = math.inf
+        for q in self.setup.usable_procs:
+            for t in sim.running(q):
+                if t.priority < lowest:
+                    lowest = t.priority
+        return lowest
+
+    def _start_open(self, task, p, sim, open_: set[int], rnd: _Round, now: float) -> bool:
+        """Start ``task`` on the open processor ``p``; True if it started.
+
+        A start takes a slot of ``p`` and changes nothing else a choice reads, unless
+        frequencies were lowered for it. A start the budget refuses holds ``p`` for
+        this round.
+        """
+        i = p.index
+        epoch = self.freq.epoch
+        started = self._start(task, p, sim)
+        if started:
+            if not sim.has_room(p):
+                open_.discard(i)
+                rnd.free[i] = None
+                rnd.chosen.clear()
+        else:
+            rnd.blocked.add(i)
+            open_.discard(i)
+            if self._pending_start:
+                return False
+        if epoch != self.freq.epoch:
+            rnd.forget(open_, now)
+        return started
+
+    def _hold_busy(self, task, p, sim, open_: set[int], rnd: _Round, now: float, contend: bool) -> None:
+        """``task``'s processor is busy: hold it for this task (no lower-priority task takes it in
+        this round), and free it by freezing a lower-priority task if allowed."""
+        rnd.blocked.add(p.index)
+        if contend and self._maybe_freeze(task, p, sim):
+            rnd.forget(open_, now)
 
     def _start(self, task, p, sim) -> bool:
         """Start ``task`` on ``p`` if the power budget allows; lower frequencies first if needed."""
@@ -448,7 +576,7 @@ class Twill(Policy):
         target = self._fit(sim, task_load(sim, add=add))
         if target is None:
             return False  # even the lowest OPPs cannot take this task now: wait for a finish
-        pfreq = self._pfreq
+        pfreq = self.freq.pending
         lowering = [d for d, f in target.items() if f < pfreq[d.index]]
         for d in lowering:
             self._set_freq(sim, d, target[d])
@@ -462,20 +590,21 @@ class Twill(Policy):
         return False
 
     def _set_freq(self, sim, d, f):
-        self._freq_epoch += 1
+        self.freq.epoch += 1
         sim.set_freq(d, f)
-        self._pfreq[d.index] = sim.pending_freq_mhz(d)
-        self._current_freqs = None
+        self.freq.pending[d.index] = sim.pending_freq_mhz(d)
+        self.freq.current = None
         self._retune_due = True
 
     def _fit(self, sim, load: list[float]) -> dict | None:
         """fit_to_budget, memoised: the same loads recur constantly and the answer depends on nothing else."""
+        fits = self.freq.fits
         key = tuple(load)
-        if key not in self._fits:
-            if len(self._fits) > 4096:
-                self._fits.clear()
-            self._fits[key] = fit_to_budget(sim, sim.budget_w, load)
-        return self._fits[key]
+        if key not in fits:
+            if len(fits) > 4096:
+                fits.clear()
+            fits[key] = fit_to_budget(sim, sim.budget_w, load)
+        return fits[key]
 
     def _inbound(self) -> list:
         """Migrations on their way: counted on their target too until they arrive."""
@@ -484,7 +613,7 @@ class Twill(Policy):
         return [(t, p) for p, t in self._reserved_procs()]
 
     def _reserved_procs(self):
-        return [(self._proc_by_index[i], t) for i, t in self._reserved.items()]
+        return [(self.setup.proc_by_index[i], t) for i, t in self._reserved.items()]
 
     def _current(self, sim) -> dict:
         """Frequencies for predict_power_w: each domain at the higher of its current and pending one.
@@ -495,14 +624,14 @@ class Twill(Policy):
         domain's OPPs are distinct (checked at bind); so only the domains switching
         up are listed, which spares predict_power_w the look-ups of the others.
         """
-        cur = self._current_freqs
+        cur = self.freq.current
         if cur is None:
-            pfreq = self._pfreq
-            if self._distinct_opps:
+            pfreq = self.freq.pending
+            if self.setup.distinct_opps:
                 cur = {d: pfreq[d.index] for d in sim.domains if pfreq[d.index] > sim.freq_mhz(d)}
             else:
                 cur = {d: max(sim.freq_mhz(d), pfreq[d.index]) for d in sim.domains}
-            self._current_freqs = cur
+            self.freq.current = cur
         return cur
 
     def _retune(self, sim):
@@ -510,7 +639,7 @@ class Twill(Policy):
         target = self._fit(sim, task_load(sim, add=self._inbound()))
         if target is None:
             target = {d: sim.allowed_freqs(d)[0] for d in sim.domains}
-        pfreq = self._pfreq
+        pfreq = self.freq.pending
         lowering = [d for d, f in target.items() if f < pfreq[d.index]]
         if lowering:
             # Should not happen (starts keep the budget), but stay safe: lower only.
@@ -532,7 +661,7 @@ class Twill(Policy):
         """Freeze the lowest-priority running task on ``p`` if it ranks below ``task``; True if it did."""
         if any(t in self._freezing for t in sim.running(p)):
             return False  # a slot is already being freed
-        victims = [t for t in sim.running(p) if t.state is TaskState.RUNNING and t.priority < task.priority]
+        victims = [t for t in sim.running(p) if t.state is RUNNING and t.priority < task.priority]
         if not victims:
             return False
         victim = min(victims, key=lambda t: (t.priority, -sim.estimate_ms(t, p)))
@@ -550,8 +679,8 @@ class Twill(Policy):
         ``open_``: the usable processors with a free, unreserved slot that no waiting
         task holds in this round, the only possible targets.
         """
-        worse = self._worse
-        targets = [p for p in self._usable_procs if p.index in open_ and worse[p.index]]
+        worse = self.setup.worse
+        targets = [p for p in self.setup.usable_procs if p.index in open_ and worse[p.index]]
         losers = set().union(*(worse[p.index] for p in targets))
         # Tasks that may move: running, not being frozen or moved, and not already on
         # their most affine processor. [processor, task, its ranks, its rank there, estimate there]
@@ -560,11 +689,11 @@ class Twill(Policy):
             if q.index not in losers:
                 continue
             for t in sim.running(q):
-                if t.state is not _RUNNING or t in self._freezing or t.migrate_to is not None:
+                if t.state is not RUNNING or t in self._freezing or t.migrate_to is not None:
                     continue
-                if t.model.name not in self._movable:
+                if t.model.name not in self.setup.movable:
                     continue
-                rank = self._rank[t.model.name]
+                rank = self.plans[t.model.name].rank
                 rq = rank.get(q.index)
                 if rq:  # None: not placed by this policy; 0: nowhere better
                     movers.append([q, t, rank, rq, None])
@@ -602,11 +731,11 @@ class Twill(Policy):
 
     def _clean_reservations(self, sim):
         for i, t in list(self._reserved.items()):
-            if t.state in _LIVE and t.proc is not None and t.proc.index == i:
+            if t.state in HOLDING and t.proc is not None and t.proc.index == i:
                 del self._reserved[i]  # arrived
-            elif t.state not in _LIVE and t.state is not TaskState.FROZEN:
+            elif t.state not in HOLDING and t.state is not FROZEN:
                 del self._reserved[i]  # finished or cancelled on the way
-            elif t.state is TaskState.FROZEN and t.migrate_to is None:
+            elif t.state is FROZEN and t.migrate_to is None:
                 del self._reserved[i]  # the move failed; it is back in the queue
             else:
                 continue

@@ -12,7 +12,8 @@ from simsched.engine.rng import Batched, stream
 from simsched.platform.profiles import ModelProfile
 from simsched.platform.soc import Platform
 from simsched.workload.arrivals import OpenArrivals, open_arrivals, scaled_arrival
-from simsched.workload.jobs import Job, Task, TaskState
+from simsched.workload.jobs import Job, Task
+from simsched.workload.states import SKIPPED
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class App:
             active.append(on)
         for task, on in zip(tasks, active, strict=True):
             if not on:
-                task.state = TaskState.SKIPPED
+                task.state = SKIPPED
                 continue
             for pred, _ in task.preds:
                 pred.succs.append(task)

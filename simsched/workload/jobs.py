@@ -8,29 +8,16 @@ Policies must treat them as read-only and act only through the engine's API.
 from __future__ import annotations
 
 import math
-from enum import IntEnum
 from typing import TYPE_CHECKING
+
+from simsched.workload.states import PENDING, TaskState
+
+__all__ = ["Job", "Task", "TaskState"]  # TaskState: re-exported, its home is simsched.workload.states
 
 if TYPE_CHECKING:
     from simsched.platform.profiles import ModelProfile
     from simsched.platform.soc import Processor
     from simsched.workload.apps import App
-
-
-class TaskState(IntEnum):
-    """Life cycle of a task."""
-
-    PENDING = 0  # predecessors not finished
-    READY = 1  # may be started
-    WAITING = 2  # holds a processor slot, input data still in flight
-    RUNNING = 3  # executing
-    FROZEN = 4  # stopped at a segment boundary, keeps its progress
-    DONE = 5
-    CANCELLED = 6  # its job was dropped before it ran
-    SKIPPED = 7  # a cascade edge into it did not fire
-
-
-_PENDING = TaskState.PENDING  # a global: enum member access through the class is slow on CPython 3.11
 
 
 class Job:
@@ -125,7 +112,7 @@ class Task:
         self.succs: list[Task] = []
         self.pred_names = pred_names  # predecessors' names joined by ";" (tasks.csv), shared per template
         self.n_left = 0
-        self.state = _PENDING
+        self.state = PENDING
         self.proc: Processor | None = None
         self.ready_ms = math.nan
         self.start_ms = math.nan

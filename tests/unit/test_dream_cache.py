@@ -24,7 +24,10 @@ from hypothesis import strategies as st
 from simsched import ConfigError, check_invariants, simulate
 from simsched.engine.simulation import Simulation
 from simsched.policies.base import Governor, available_governors, register_governor, register_policy
-from simsched.policies.dream import _EPS, _GONE, FROZEN, READY, RUNNING, WAITING, Dream, _rounded
+from simsched.policies.dream import _EPS, Dream, _rounded
+from simsched.workload.states import FROZEN, READY, RUNNING, WAITING
+from simsched.workload.states import GONE as _GONE
+from tests.helpers import DAG_SHAPES, dag_apps
 from tests.properties.strategies import experiments
 
 REFERENCE = "test-dream-reference"
@@ -374,3 +377,25 @@ def test_estimates_are_not_recomputed_per_event(monkeypatch) -> None:
     assert n > 100
     # At most a few fills of the cache per model (the straightforward dispatch made ~9 calls per task).
     assert calls[0] <= 10
+
+
+@pytest.mark.parametrize("shape", DAG_SHAPES)
+@pytest.mark.parametrize("governor", ["performance", "test-dream-flip"])
+def test_same_decisions_on_dag_workloads(shape: str, governor: str) -> None:
+    """Fork-join, diamond and generated DAG jobs (the drop test walks their critical paths)."""
+    seen = {"jobs": 0, "multi-pred": 0, "dropped": 0}
+    for seed in range(6):
+        rng = random.Random(seed)
+        cfg = _two_domains(governor, None)
+        cfg["seed"] = seed
+        cfg["duration_ms"] = 300.0
+        cfg["policy"]["params"] = {"window_ms": 30.0, "top_k": rng.choice([3, 32])}
+        apps = dag_apps(rng, ["det", "cls"], shape, n_apps=2)
+        first = next(iter(apps.values()))
+        first.update(deadline_ms=rng.uniform(8.0, 20.0), late="drop")  # tight: the drop test must fire
+        cfg["workload"] = {"apps": apps}
+        _got, want = _assert_same(cfg)
+        seen["jobs"] += len(want.jobs)
+        seen["multi-pred"] += int(want.tasks["preds"].str.contains(";").sum())
+        seen["dropped"] += int(want.jobs["dropped"].sum())
+    assert all(v > 0 for v in seen.values()), seen
