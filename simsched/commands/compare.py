@@ -280,8 +280,8 @@ def compare(
     ConfigError
         Unknown policy, bad seeds or baseline, or an experiment that does not validate.
     """
+    from simsched.build import validate
     from simsched.config.loader import load_config
-    from simsched.engine.simulation import Simulation
     from simsched.policies.base import available_policies
     from simsched.report.progress import Progress
     from simsched.report.stats import summarize_runs
@@ -304,7 +304,7 @@ def compare(
     for p in policies:
         extra = policy_override(base_policy, p)
         per_policy[p] = tuple(overrides + ([extra] if extra else []))
-        Simulation(load_config(config, list(per_policy[p])).spec)  # bad params, budget or modes fail here, before any run
+        validate(load_config(config, list(per_policy[p])))  # bad params, budget or modes fail here, before any run
 
     specs = [
         RunSpec(i * len(seeds) + k, str(config), per_policy[p], p, s,
