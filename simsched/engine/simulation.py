@@ -1,24 +1,16 @@
-"""The SimPy core: jobs arrive, policies place tasks, processors execute, power is integrated.
+"""The SimPy core: jobs arrive, policies place tasks, processors execute.
 
-Design (see docs/architecture.md):
-
-* Event-driven, never ticking. Each executing task has exactly one pending SimPy
-  timeout: the end of its current phase, or its next segment boundary when a
-  freeze is pending. A frequency change or a freeze re-targets the task by bumping
-  ``task.version``; the stale timeout still fires but is ignored. This keeps the
-  hot path to one event per task phase instead of a generator process per task.
-* Progress is tracked as the fraction of the current phase done, so a frequency
-  change mid-segment re-times the remaining work exactly, and a migration keeps
-  the work done.
-* Power is piecewise constant: a row is recorded whenever a processor's power
-  changes, and energy is integrated exactly at every change.
-* The engine knows no policy by name: it receives a built platform, apps, policy
-  and governor (:func:`simsched.build.build_simulation`), calls the hooks of
-  :class:`~simsched.engine.interface.Policy` and offers the view and actions of
-  :class:`~simsched.engine.interface.SimView`.
-* Records go to a :class:`~simsched.engine.recorder.Recorder`; power accounting
-  is :class:`~simsched.engine.power.PowerMeter`; events are scheduled through
-  :class:`~simsched.engine.events.EventScheduler`.
+Event-driven, never ticking (docs/architecture.md, "The engine"): each executing
+task has exactly one pending timeout, the end of its current phase or its next
+segment boundary when a freeze is pending; a frequency change or a freeze bumps
+``task.version`` and the stale timeout is ignored. Progress is the fraction of
+the phase done, so re-timing is exact. The engine receives built inputs
+(:func:`simsched.build.build_simulation`) and offers policies what
+:class:`~simsched.engine.interface.SimView` lists. Records go to a
+:class:`~simsched.engine.recorder.Recorder`, power to the
+:class:`~simsched.engine.power.PowerMeter`, events through
+:class:`~simsched.engine.events.EventScheduler`; frequency requests are
+:class:`~simsched.engine.dvfs.FrequencyControl`'s.
 """
 
 from __future__ import annotations
@@ -29,10 +21,10 @@ from typing import Any
 from simpy.events import Timeout
 
 from simsched.config.schema import PowerModeSpec
+from simsched.engine.dvfs import FrequencyControl
 from simsched.engine.events import EventScheduler
 from simsched.engine.interface import Governor, Policy
 from simsched.engine.recorder import MemoryRecorder, Recorder, record_job
-from simsched.engine.state import EngineState
 from simsched.errors import LimitError, PolicyError
 from simsched.platform.soc import Domain, Platform, Processor
 from simsched.workload.apps import App
@@ -52,7 +44,7 @@ EPS = 1e-12
 _STARTED = frozenset({RUNNING, WAITING, DONE, SKIPPED})
 
 
-class Simulation(EngineState):
+class Simulation(FrequencyControl):
     """One run of a platform, a workload and a policy.
 
     The policy receives this object as ``sim`` and may use what
@@ -106,7 +98,6 @@ class Simulation(EngineState):
         super().__init__(platform, mode, budget_w, recorder)
         self.duration_ms = duration_ms
         self.power_mode = power_mode
-        self._freq_version = [0] * len(platform.domains)
         self.apps = apps
         self.policy = policy
         self.governor = governor
@@ -234,32 +225,6 @@ class Simulation(EngineState):
         task.migrate_to = proc
         self.freeze(task)
 
-    def set_freq(self, domain: Domain, freq_mhz: float) -> None:
-        """Set ``domain`` to the OPP of ``freq_mhz``; it takes effect after the domain's switch latency."""
-        try:
-            k = domain.opp_index(freq_mhz)
-        except ValueError as exc:
-            raise PolicyError(f"'{self._actor()}': {exc}") from None
-        if k > self.max_opp[domain.index]:
-            raise PolicyError(
-                f"'{self._actor()}' set domain {domain.name} to {freq_mhz:g} MHz, above the power mode's "
-                f"cap of {domain.freqs_mhz[self.max_opp[domain.index]]:g} MHz"
-            )
-        di = domain.index
-        self._freq_version[di] += 1
-        # Before the first event (policy and governor bind) frequencies are the boot
-        # configuration and apply at once; afterwards a switch takes switch_ms.
-        if not self._started or domain.switch_ms <= 0 or (k == self.opp[di] and self._pending_opp[di] is None):
-            self._pending_opp[di] = None
-            self._apply_opp(domain, k)
-        else:
-            self._pending_opp[di] = k
-            self._after(domain.switch_ms, self._on_freq_switch, (domain, k, self._freq_version[di]))
-
-    def drop(self, job: Job, abort_running: bool = False) -> None:
-        """Drop a job: its unstarted tasks never run; running ones finish unless ``abort_running``."""
-        self._drop(job, abort_running)
-
     def call_at(self, time_ms: float, payload: Any = None, owner: Policy | Governor | None = None) -> None:
         """Call ``owner.on_timer(payload, sim)`` at ``time_ms`` (default owner: the policy)."""
         self._after(max(0.0, time_ms - self.env._now), self._on_timer, (owner or self.policy, payload))
@@ -295,9 +260,6 @@ class Simulation(EngineState):
         return self
 
     # --------------------------------------------------------------- internals
-
-    def _actor(self) -> str:
-        return self.policy.name if self.governor is None else f"{self.policy.name}+{self.governor.name}"
 
     def _schedule_arrival(self, app: App, t: float, user: int) -> None:
         if t < self.duration_ms:
@@ -469,9 +431,10 @@ class Simulation(EngineState):
         # remaining tasks have all started completes late instead of being dropped.
         if all(t.state in _STARTED for t in job.tasks):
             return
-        self._drop(job, False)
+        self.drop(job, False)
 
-    def _drop(self, job: Job, abort_running: bool) -> None:
+    def drop(self, job: Job, abort_running: bool = False) -> None:
+        """Drop a job: its unstarted tasks never run; running ones finish unless ``abort_running``."""
         if job.ended or job.dropped:
             return
         job.dropped = True
@@ -495,12 +458,6 @@ class Simulation(EngineState):
     def _on_timer(self, ev: Timeout) -> None:
         owner, payload = ev._value
         owner.on_timer(payload, self)
-
-    def _on_freq_switch(self, ev: Timeout) -> None:
-        domain, k, ver = ev._value
-        if ver == self._freq_version[domain.index]:
-            self._pending_opp[domain.index] = None
-            self._apply_opp(domain, k)
 
     def _apply_opp(self, domain: Domain, k: int) -> None:
         di = domain.index

@@ -50,7 +50,8 @@ class EngineState:
             self.max_opp.append(max(i for i, f in enumerate(d.freqs_mhz) if f <= cap + 1e-9))
         self.opp: list[int] = list(self.max_opp)
         self.freq: list[float] = [d.freqs_mhz[k] for d, k in zip(plat.domains, self.opp, strict=True)]
-        self._pending_opp: list[int | None] = [None] * len(plat.domains)
+        self._pending_opp: list[int | None] = [None] * len(plat.domains)  # per domain, the OPP a switch heads to
+        self._freq_version = [0] * len(plat.domains)  # per domain, bumped by every request
         self._online = [p.name not in self.offline for p in plat.processors]
         self._slots: list[list[Task]] = [[] for _ in plat.processors]
         self._live: dict[int, Job] = {}  # jobs arrived and not ended, by id
