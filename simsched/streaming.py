@@ -1,6 +1,7 @@
 """Streaming runs: the tables go to disk while the run goes, for runs too long to hold in memory.
 
-In a streaming run the engine's record lists are flushed every ``chunk_rows``
+In a streaming run the recorder is a :class:`StreamWriter`, which holds records
+as the in-memory recorder does and flushes them at a job end every ``chunk_rows``
 records: the rows whose place in the final, sorted table is already certain are
 turned into table rows (by the same builders as :func:`simsched.result.build_result`)
 and appended to the run directory's CSV files; the others stay for a later flush.

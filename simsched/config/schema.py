@@ -19,8 +19,6 @@ from pydantic import (
     model_validator,
 )
 
-PROCESSOR_KINDS = ("cpu", "gpu", "npu", "dla", "dsp")
-MODEL_KINDS = ("cnn", "transformer", "llm", "speech", "other")
 
 # Enormous values are almost always typos (a rate in mHz, a latency in ns); bounding
 # them keeps a bad file from turning into a run that never ends.
