@@ -19,7 +19,6 @@ from pydantic import (
     model_validator,
 )
 
-
 # Enormous values are almost always typos (a rate in mHz, a latency in ns); bounding
 # them keeps a bad file from turning into a run that never ends.
 MAX_MS = 1e9
