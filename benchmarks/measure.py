@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simsched.build import build_simulation
 from simsched.config.loader import load_config
-from simsched.engine.simulation import Simulation
 from simsched.result import Result, build_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def timed_run(config: dict[str, Any]) -> tuple[dict[str, Any], Result]:
     t0 = time.perf_counter()
     loaded = load_config(config)
     t1 = time.perf_counter()
-    sim = Simulation(loaded.spec).run()
+    sim = build_simulation(loaded).run()
     t2 = time.perf_counter()
     result = build_result(sim, loaded)
     t3 = time.perf_counter()

@@ -41,8 +41,8 @@ def main(argv: list[str]) -> int:
     mode, n, policy = argv[0], int(float(argv[1])), argv[2]
 
     from benchmarks.scenario import make_scenario
+    from simsched.build import build_simulation
     from simsched.config.loader import load_config
-    from simsched.engine.simulation import Simulation
     from simsched.result import build_result
 
     loaded = load_config(make_scenario(n).config(policy))
@@ -62,14 +62,14 @@ def main(argv: list[str]) -> int:
 
         gc.callbacks.append(on_gc)
         c0 = time.process_time()
-        Simulation(loaded.spec).run()
+        build_simulation(loaded).run()
         print({"engine_cpu_s": round(time.process_time() - c0, 2), **stats, "gc_cpu_s": round(stats["gc_cpu_s"], 2)})
         return 0
     profiler = cProfile.Profile() if mode == "cprofile" else None
     t0 = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    sim = Simulation(loaded.spec).run()
+    sim = build_simulation(loaded).run()
     if mode != "engine":
         build_result(sim, loaded)
     if profiler is not None:

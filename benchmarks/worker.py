@@ -24,8 +24,8 @@ T_START = time.perf_counter()
 def _size(n_tasks: int, policy: str) -> dict:
     from benchmarks.measure import current_rss_mb, peak_rss_mb
     from benchmarks.scenario import make_scenario
+    from simsched.build import build_simulation
     from simsched.config.loader import load_config
-    from simsched.engine.simulation import Simulation
     from simsched.result import build_result
 
     base = current_rss_mb()
@@ -33,20 +33,20 @@ def _size(n_tasks: int, policy: str) -> dict:
     # (first calls into pandas, package metadata, lazy imports; about 50-90 ms) are
     # not a cost per task and would otherwise be charged to the smallest size only.
     warm = make_scenario(500)
-    build_result(Simulation(load_config(warm.config(policy)).spec).run(), load_config(warm.config(policy)))
+    build_result(build_simulation(load_config(warm.config(policy))).run(), load_config(warm.config(policy)))
     scenario = make_scenario(n_tasks)
     config = scenario.config(policy)
     t0 = time.perf_counter()
     loaded = load_config(config)
     t1 = time.perf_counter()
-    sim = Simulation(loaded.spec).run()
+    sim = build_simulation(loaded).run()
     t2 = time.perf_counter()
     after_engine = current_rss_mb()
     records = {
-        "jobs": len(sim.rec_jobs),
-        "tasks": len(sim.rec_tasks),
-        "segments": len(sim.rec_segments),
-        "power": len(sim.rec_power_t),
+        "jobs": len(sim.recorder.jobs),
+        "tasks": len(sim.recorder.tasks),
+        "segments": len(sim.recorder.segments),
+        "power": len(sim.recorder.power_t),
     }
     result = build_result(sim, loaded)
     t3 = time.perf_counter()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from simsched.build import build_simulation
 from simsched.config.loader import LoadedConfig, load_config
-from simsched.engine.simulation import Simulation
 from simsched.result import Result, build_result
+
+if TYPE_CHECKING:
+    from simsched.platform.soc import Platform
+    from simsched.workload.apps import App
 
 
 def simulate(
@@ -33,7 +37,7 @@ def simulate(
         Tables (``jobs``, ``tasks``, ``segments``, ``power``, ``frequency``) and ``summary``.
     """
     loaded = _loaded(config, overrides, seed)
-    sim = Simulation(loaded.spec).run()
+    sim = build_simulation(loaded).run()
     return build_result(sim, loaded)
 
 
@@ -75,16 +79,22 @@ def simulate_streaming(
         :func:`simsched.report.read_run` or pandas.
     """
     from simsched.result import dumps, replace_dir, summary_of, temp_dir_for
-    from simsched.streaming import CHUNK_ROWS, stream_run
+    from simsched.streaming import CHUNK_ROWS, StreamWriter
 
     loaded = _loaded(config, overrides, seed)
     out = Path(out_dir)
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
-    sim = Simulation(loaded.spec)
     tmp = temp_dir_for(out)
     try:
-        jobs, tasks, segments = stream_run(sim, tmp, chunk_rows or CHUNK_ROWS)
+        writers: list[StreamWriter] = []
+
+        def make_writer(platform: Platform, apps: list[App]) -> StreamWriter:
+            writers.append(StreamWriter(tmp, platform, [a.name for a in apps], chunk_rows or CHUNK_ROWS))
+            return writers[0]
+
+        sim = build_simulation(loaded, make_writer).run()
+        jobs, tasks, segments = writers[0].close(sim)
         summary = summary_of(sim, loaded, jobs, tasks, segments)
         (tmp / "summary.json").write_text(dumps(summary) + "\n", encoding="utf-8")
         replace_dir(tmp, out)

@@ -188,8 +188,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from simsched.build import validate
     from simsched.config.loader import load_config, read_yaml, validate_part
-    from simsched.engine.simulation import Simulation
 
     data = read_yaml(args.config)
     if isinstance(data, dict) and "domains" in data and "duration_ms" not in data:
@@ -201,16 +201,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"ok: workload {spec.name}: {len(spec.apps)} apps")
         return EXIT_OK
     loaded = load_config(args.config, args.set)
-    Simulation(loaded.spec)  # resolves the policy, governor, budget and trace files
+    validate(loaded)  # the policy, governor, parameters, budget and power mode
     s = loaded.spec
     print(f"ok: {s.platform.name} / {s.workload.name} / {s.policy.name}, {s.duration_ms:g} ms, seed {s.seed}")
     return EXIT_OK
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from simsched.config.schema import json_schema
+    from simsched.build import experiment_schema
 
-    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    print(json.dumps(experiment_schema(), indent=2, sort_keys=True))
     return EXIT_OK
 
 

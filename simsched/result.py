@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simsched.engine.power_table import power_table
+from simsched.engine.recorder import MemoryRecorder
 from simsched.metrics.summary import summarize
+from simsched.tables.power import power_table
 from simsched.workload.jobs import TaskState
 
 if TYPE_CHECKING:
@@ -129,28 +130,31 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 
 def build_result(sim: Simulation, loaded: LoadedConfig) -> Result:
-    """Turn a finished simulation's records into tables, summary and manifest.
+    """Turn a finished in-memory simulation's records into tables, summary and manifest.
 
     Each table is built column by column from its record list (known dtypes, one
     pass per column, numpy sorts and label look-ups), and the record list is then
-    emptied on ``sim``, so that at most one table exists twice in memory, as rows
-    and as columns. ``sim`` keeps its scalars (energy, events, ...) but no records
-    afterwards.
+    emptied on the recorder, so that at most one table exists twice in memory, as
+    rows and as columns. ``sim`` keeps its scalars (energy, events, ...) but no
+    records afterwards.
     """
     plat = sim.platform
+    rec = sim.recorder
+    if not isinstance(rec, MemoryRecorder):
+        raise TypeError("build_result needs a run recorded in memory")
     app_labels = labels(a.name for a in sim.apps)
     proc_labels = labels(p.name for p in plat.processors)
 
-    j = jobs_table(sim.rec_jobs, app_labels, sim.sim_end_ms)
-    _release(sim, "rec_jobs")
-    t = tasks_table(sim.rec_tasks, app_labels, proc_labels)
-    _release(sim, "rec_tasks")
-    s = segments_table(sim.rec_segments, app_labels, proc_labels)
-    _release(sim, "rec_segments")
-    p = power_table(sim)
-    _release(sim, "rec_power_t", "rec_power_p", "rec_power_w")
-    f = frequency_table(sim.rec_freq, labels(d.name for d in plat.domains))
-    _release(sim, "rec_freq")
+    j = jobs_table(rec.jobs, app_labels, sim.sim_end_ms)
+    rec.release("jobs")
+    t = tasks_table(rec.tasks, app_labels, proc_labels)
+    rec.release("tasks")
+    s = segments_table(rec.segments, app_labels, proc_labels)
+    rec.release("segments")
+    p = power_table(rec, plat)
+    rec.release("power_t", "power_p", "power_w")
+    f = frequency_table(rec.freqs, labels(d.name for d in plat.domains))
+    rec.release("freqs")
 
     summary = summary_of(sim, loaded, j, t, s)
     return Result(jobs=j, tasks=t, segments=s, power=p, frequency=f, summary=summary)
@@ -179,7 +183,7 @@ def summary_of(
     summary = summarize(
         jobs, tasks, segments,
         sim_end_ms=sim.sim_end_ms,
-        warmup_ms=sim.spec.warmup_ms,
+        warmup_ms=loaded.spec.warmup_ms,
         capacities={pr.name: pr.capacity for pr in plat.processors},
         energy_mj=sim.energy_mj,
         peak_power_w=sim.peak_w,
@@ -192,14 +196,14 @@ def summary_of(
     summary["policy"] = sim.policy.name
     summary["governor"] = sim.governor.name if sim.governor is not None else None
     summary["platform"] = plat.name
-    summary["workload"] = sim.spec.workload.name
-    summary["seed"] = sim.spec.seed
+    summary["workload"] = loaded.spec.workload.name
+    summary["seed"] = loaded.spec.seed
     summary["manifest"] = {
         "config": loaded.resolved,
         "config_hash": config_hash(loaded.resolved),
-        "seed": sim.spec.seed,
+        "seed": loaded.spec.seed,
         "versions": versions(),
-        "events": sim._n_events,
+        "events": sim.n_events,
         "sources": {k or "experiment": Path(v).name for k, v in sorted(loaded.origins.items())},
     }
     return summary
@@ -218,22 +222,22 @@ JOB_RECORD = (
     ("job_id", np.int64), ("app", np.int64), ("arrival_ms", float), ("finish_ms", float),
     ("deadline_ms", float), ("dropped", bool), ("end_ms", float), ("user", np.int64),
 )
-"""Fields of the engine's job record (``Simulation.rec_jobs``) and their dtypes; ``app`` is an index."""
+"""Fields of the engine's job record (``MemoryRecorder.jobs``) and their dtypes; ``app`` is an index."""
 TASK_RECORD = (
     ("job_id", np.int64), ("app", np.int64), ("task", object), ("model", object), ("processor", np.int64),
     ("state", np.int64), ("ready_ms", float), ("start_ms", float), ("finish_ms", float), ("first_token_ms", float),
     ("prompt_tokens", np.int64), ("output_tokens", np.int64), ("freezes", np.int64), ("migrations", np.int64),
     ("preds", object), ("work_factor", float),
 )
-"""Fields of the engine's task record (``Simulation.rec_tasks``); ``app``, ``processor`` (-1: none) and
+"""Fields of the engine's task record (``MemoryRecorder.tasks``); ``app``, ``processor`` (-1: none) and
 ``state`` (a :class:`TaskState` value) are indices."""
 SEGMENT_RECORD = (
     ("job_id", np.int64), ("app", np.int64), ("task", object), ("processor", np.int64),
     ("start_ms", float), ("end_ms", float), ("freq_mhz", float), ("phase", np.int64),
 )
-"""Fields of the engine's segment record (``Simulation.rec_segments``); ``app`` and ``processor`` are indices."""
+"""Fields of the engine's segment record (``MemoryRecorder.segments``); ``app`` and ``processor`` are indices."""
 FREQ_RECORD = (("time_ms", float), ("domain", np.int64), ("freq_mhz", float))
-"""Fields of the engine's frequency record (``Simulation.rec_freq``); ``domain`` is an index."""
+"""Fields of the engine's frequency record (``MemoryRecorder.freqs``); ``domain`` is an index."""
 
 _STATE_LABELS = np.empty(max(TaskState) + 1, dtype=object)
 _STATE_LABELS[[int(s) for s in TaskState]] = [s.name.lower() for s in TaskState]
@@ -282,7 +286,7 @@ def jobs_table(rows: list[tuple], app_labels: np.ndarray, end_ms: float) -> pd.D
     Parameters
     ----------
     rows : list of tuple
-        ``Simulation.rec_jobs`` (fields in :data:`JOB_RECORD`).
+        ``MemoryRecorder.jobs`` (fields in :data:`JOB_RECORD`).
     app_labels : ndarray of str
         App names by app index.
     end_ms : float
@@ -318,7 +322,7 @@ def tasks_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.ndarr
     Parameters
     ----------
     rows : list of tuple
-        ``Simulation.rec_tasks`` (fields in :data:`TASK_RECORD`).
+        ``MemoryRecorder.tasks`` (fields in :data:`TASK_RECORD`).
     app_labels, proc_labels : ndarray of str
         App and processor names by index.
     """
@@ -337,7 +341,7 @@ def segments_table(rows: list[tuple], app_labels: np.ndarray, proc_labels: np.nd
     Parameters
     ----------
     rows : list of tuple
-        ``Simulation.rec_segments`` (fields in :data:`SEGMENT_RECORD`).
+        ``MemoryRecorder.segments`` (fields in :data:`SEGMENT_RECORD`).
     app_labels, proc_labels : ndarray of str
         App and processor names by index.
     """
@@ -356,7 +360,7 @@ def frequency_table(rows: list[tuple], domain_labels: np.ndarray) -> pd.DataFram
     Parameters
     ----------
     rows : list of tuple
-        ``Simulation.rec_freq`` (fields in :data:`FREQ_RECORD`).
+        ``MemoryRecorder.freqs`` (fields in :data:`FREQ_RECORD`).
     domain_labels : ndarray of str
         DVFS domain names by index.
     """
@@ -375,13 +379,3 @@ def _frame(cols: dict[str, Any]) -> pd.DataFrame:
     if df.empty:
         df = df.astype({name: "str" for name, col in cols.items() if col.dtype == object})
     return df
-
-
-def _release(sim: Simulation, *names: str) -> None:
-    """Empty record containers whose table exists, so their rows can be freed before the next table.
-
-    Each is replaced by an empty one of the same type (a list or a typed array),
-    not cleared in place, so a caller still holding the old object keeps its rows.
-    """
-    for name in names:
-        setattr(sim, name, getattr(sim, name)[:0])

@@ -1,6 +1,7 @@
 """Streaming runs: the tables go to disk while the run goes, for runs too long to hold in memory.
 
-In a streaming run the engine's record lists are flushed every ``chunk_rows``
+In a streaming run the recorder is a :class:`StreamWriter`, which holds records
+as the in-memory recorder does and flushes them at a job end every ``chunk_rows``
 records: the rows whose place in the final, sorted table is already certain are
 turned into table rows (by the same builders as :func:`simsched.result.build_result`)
 and appended to the run directory's CSV files; the others stay for a later flush.
@@ -35,12 +36,11 @@ from __future__ import annotations
 import bisect
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from simsched.engine.power_table import power_rows
-from simsched.engine.simulation import RUNNING
+from simsched.engine.recorder import MemoryRecorder
 from simsched.result import (
     CSV_FLOAT,
     frequency_table,
@@ -49,9 +49,11 @@ from simsched.result import (
     segments_table,
     tasks_table,
 )
+from simsched.tables.power import power_rows
 
 if TYPE_CHECKING:
     from simsched.engine.simulation import Simulation
+    from simsched.platform.soc import Platform
 
 CHUNK_ROWS = 65536
 """Records (tasks, segments and power rows together) that trigger a flush."""
@@ -62,79 +64,84 @@ SEGMENT_COLUMNS = ("job_id", "task", "processor", "start_ms", "end_ms", "freq_mh
 """Columns of segments.csv that the summary reads."""
 
 
-class StreamWriter:
-    """Writes a running simulation's final rows to CSV files and keeps what the summary needs.
+class StreamWriter(MemoryRecorder):
+    """A recorder that writes a running simulation's final rows to CSV files and keeps what the summary needs.
+
+    It holds records as :class:`~simsched.engine.recorder.MemoryRecorder` does and,
+    at a job end when ``chunk_rows`` records are held, writes those whose place is
+    final. Pass it to :func:`simsched.build.build_simulation` as the recorder.
 
     Parameters
     ----------
-    sim : Simulation
-        The simulation, before ``run()``; the writer attaches itself to it.
     directory : Path
         An existing, empty directory that receives jobs.csv, tasks.csv, ...
+    platform : Platform
+        The run's platform (processor and domain names, static power).
+    app_names : list of str
+        The apps' names in config order.
     chunk_rows : int
         Records (tasks, segments and power rows together) that trigger a flush.
     """
 
-    def __init__(self, sim: Simulation, directory: Path, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(self, directory: Path, platform: Platform, app_names: list[str], chunk_rows: int = CHUNK_ROWS) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
+        super().__init__(len(platform.processors))
         self.directory = Path(directory)
         self.chunk_rows = chunk_rows
-        plat = sim.platform
-        self._apps = labels(a.name for a in sim.apps)
-        self._procs = labels(p.name for p in plat.processors)
-        self._domains = labels(d.name for d in plat.domains)
+        self._platform = platform
+        self._apps = labels(app_names)
+        self._procs = labels(p.name for p in platform.processors)
+        self._domains = labels(d.name for d in platform.domains)
         self._written: set[str] = set()
         self._power_before: list[float] | None = None
-        self.jobs: list[pd.DataFrame] = []
-        self.tasks: list[pd.DataFrame] = []
-        self.segments: list[pd.DataFrame] = []
+        self.jobs_out: list[pd.DataFrame] = []
+        self.tasks_out: list[pd.DataFrame] = []
+        self.segments_out: list[pd.DataFrame] = []
         self.flushes = 0
-        sim._stream = self
+
+    def job_ended(self, sim: Simulation) -> None:
+        """Flush when ``chunk_rows`` records are held (a job end is a safe point: its rows are complete)."""
+        if len(self.tasks) + len(self.segments) + len(self.power_t) >= self.chunk_rows:
+            self.flush(sim)
 
     # ------------------------------------------------------------ flushing
 
     def flush(self, sim: Simulation, final: bool = False) -> None:
-        """Write the rows that are final now (all of them if ``final``), keep the others on ``sim``."""
+        """Write the rows that are final now (all of them if ``final``), keep the others."""
         self.flushes += 1
-        now = sim.env._now
         if final:
             w_job, w_seg, w_pow = math.inf, math.inf, math.inf
         else:
-            w_job = min(sim._live) if sim._live else sim._next_job
-            w_seg = now
-            for slots in sim._slots:
-                for t in slots:
-                    if t.state is RUNNING and t.row_t0 < w_seg:
-                        w_seg = t.row_t0
-            w_pow = now
+            w_job = sim.first_unrecorded_job()
+            w_seg = sim.earliest_open_row_ms()
+            w_pow = sim.now
 
-        jobs, sim.rec_jobs = _split(sim.rec_jobs, 0, w_job)
-        tasks, sim.rec_tasks = _split(sim.rec_tasks, 0, w_job)
+        jobs = _take(self.jobs, 0, w_job)
+        tasks = _take(self.tasks, 0, w_job)
         if jobs or final:
             j = jobs_table(jobs, self._apps, sim.duration_ms)
             self._append("jobs", j)
-            self.jobs.append(j)
+            self.jobs_out.append(j)
         if tasks or final:
             t = tasks_table(tasks, self._apps, self._procs)
             self._append("tasks", t)
-            self.tasks.append(t[list(TASK_COLUMNS)])
-        segs, sim.rec_segments = _split(sim.rec_segments, 4, w_seg)
+            self.tasks_out.append(t[list(TASK_COLUMNS)])
+        segs = _take(self.segments, 4, w_seg)
         if segs or final:
             s = segments_table(segs, self._apps, self._procs)
             self._append("segments", s)
-            self.segments.append(s[list(SEGMENT_COLUMNS)])
+            self.segments_out.append(s[list(SEGMENT_COLUMNS)])
 
-        k = len(sim.rec_power_t) if final else bisect.bisect_left(sim.rec_power_t, w_pow)
+        k = len(self.power_t) if final else bisect.bisect_left(self.power_t, w_pow)
         if k or final:
             table, self._power_before = power_rows(
-                sim.rec_power_t[:k], sim.rec_power_p[:k], sim.rec_power_w[:k], sim.platform, self._power_before
+                self.power_t[:k], self.power_p[:k], self.power_w[:k], self._platform, self._power_before
             )
             self._append("power", table)
-            sim._forget_power_rows(k)
-        if sim.rec_freq or final:
-            self._append("frequency", frequency_table(sim.rec_freq, self._domains))
-            sim.rec_freq = []
+            self.forget_power_rows(k)
+        if self.freqs or final:
+            self._append("frequency", frequency_table(_take(self.freqs, 0, math.inf), self._domains))
 
     def _append(self, name: str, table: pd.DataFrame) -> None:
         first = name not in self._written
@@ -151,27 +158,25 @@ class StreamWriter:
     def close(self, sim: Simulation) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Flush everything left; return the jobs table and the summary's columns of tasks and segments."""
         self.flush(sim, final=True)  # writes every table, with a header at least
-        j = pd.concat(self.jobs, ignore_index=True)
-        t = pd.concat(self.tasks, ignore_index=True)
-        s = pd.concat(self.segments, ignore_index=True)
-        self.jobs, self.tasks, self.segments = [], [], []
+        j = pd.concat(self.jobs_out, ignore_index=True)
+        t = pd.concat(self.tasks_out, ignore_index=True)
+        s = pd.concat(self.segments_out, ignore_index=True)
+        self.jobs_out, self.tasks_out, self.segments_out = [], [], []
         return j, t, s
 
 
-def _split(rows: list[tuple], key: int, below: float) -> tuple[list[tuple], list[tuple]]:
-    """Rows whose field ``key`` is below ``below``, and the others (both in record order)."""
+def _take(rows: list[Any], key: int, below: float) -> list[Any]:
+    """Remove from ``rows`` (in place) and return those whose field ``key`` is below ``below``, in record order.
+
+    In place, because the engine appends through the list's bound ``append``.
+    """
     if below == math.inf:
-        return rows, []
+        done = rows[:]
+        rows.clear()
+        return done
     done = [r for r in rows if r[key] < below]
     if len(done) == len(rows):
-        return rows, []
-    return done, [r for r in rows if r[key] >= below]
-
-
-def stream_run(
-    sim: Simulation, directory: Path, chunk_rows: int = CHUNK_ROWS
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run ``sim`` writing its tables into ``directory``; return (jobs, tasks, segments) for the summary."""
-    writer = StreamWriter(sim, directory, chunk_rows)
-    sim.run()
-    return writer.close(sim)
+        rows.clear()
+    elif done:
+        rows[:] = [r for r in rows if r[key] >= below]
+    return done

@@ -197,7 +197,7 @@ def _inline_trace_files(data: dict) -> None:
     different folders produce identical run files. A relative path given through
     ``--set`` resolves against the current directory.
     """
-    from simsched.workload.arrivals import read_trace
+    from simsched.config.trace import read_trace
 
     workload = data.get("workload")
     apps = workload.get("apps") if isinstance(workload, dict) else None

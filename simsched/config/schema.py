@@ -22,9 +22,6 @@ from pydantic import (
     model_validator,
 )
 
-PROCESSOR_KINDS = ("cpu", "gpu", "npu", "dla", "dsp")
-MODEL_KINDS = ("cnn", "transformer", "llm", "speech", "other")
-
 # Enormous values are almost always typos (a rate in mHz, a latency in ns); bounding
 # them keeps a bad file from turning into a run that never ends.
 MAX_MS = 1e9
@@ -662,8 +659,9 @@ def json_schema(params: Mapping[str, Mapping[str, dict[str, Any]]] | None = None
         ``{"policies": {name: schema}, "governors": {name: schema}}``: the schemas of
         the policies' and governors' parameters (``policy.params``). The output holds
         them under the top-level keys ``policies`` and ``governors``; ``policy.params``
-        must match the one of the policy named by ``policy.name``. Default: every
-        registered one (:func:`simsched.policies.base.all_params_schemas`).
+        must match the one of the policy named by ``policy.name``. Default: none
+        (the config layer knows no policies; :func:`simsched.build.experiment_schema`
+        passes every registered one).
     """
     schema = ExperimentSpec.model_json_schema()
     for key, ref in (("platform", "PlatformSpec"), ("workload", "WorkloadSpec")):
@@ -674,11 +672,7 @@ def json_schema(params: Mapping[str, Mapping[str, dict[str, Any]]] | None = None
             "description": desc,
         }
     if params is None:
-        # Imported here: the policies register themselves on import, and the config
-        # layer otherwise depends on nothing above it.
-        from simsched.policies.base import all_params_schemas
-
-        params = all_params_schemas()
+        params = {}
     schema["policies"] = {name: dict(s) for name, s in sorted(params.get("policies", {}).items())}
     schema["governors"] = {name: dict(s) for name, s in sorted(params.get("governors", {}).items())}
     return schema

@@ -1,8 +1,10 @@
-"""The policy interface and the registries of policies and DVFS governors.
+"""The registries of policies and DVFS governors, and entry-point discovery.
 
-A policy is a small class registered by name. The engine calls its hooks on
-events with itself as ``sim`` (see :class:`simsched.engine.simulation.Simulation`
-for the actions and the read-only view a policy may use). Third-party packages
+A policy is a small class registered by name. The interface it implements
+(:class:`Policy`, :class:`Governor`) and the view of the engine it may use
+(:class:`~simsched.engine.interface.SimView`) belong to the engine, in
+:mod:`simsched.engine.interface`; they are re-exported here so that
+``from simsched.policies.base import Policy`` keeps working. Third-party packages
 add policies through the ``simsched.policies`` entry-point group and governors
 through ``simsched.governors``.
 
@@ -19,16 +21,33 @@ from __future__ import annotations
 
 import inspect
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from simsched.engine.interface import Governor, Policy, SimView
 from simsched.errors import ConfigError
 
-if TYPE_CHECKING:
-    from simsched.engine.simulation import Simulation
-    from simsched.platform.soc import Domain
-    from simsched.workload.jobs import Job, Task
+__all__ = [
+    "GOVERNOR_GROUP",
+    "POLICY_GROUP",
+    "Governor",
+    "NoParams",
+    "Policy",
+    "PolicyParams",
+    "SimView",
+    "all_params_schemas",
+    "available_governors",
+    "available_policies",
+    "describe_params",
+    "governor_class",
+    "instantiate",
+    "params_schema",
+    "policy_class",
+    "register_governor",
+    "register_policy",
+    "validate_params",
+]
 
 POLICY_GROUP = "simsched.policies"
 GOVERNOR_GROUP = "simsched.governors"
@@ -46,73 +65,6 @@ class PolicyParams(BaseModel):
 
 class NoParams(PolicyParams):
     """The parameters of a policy or governor that takes none."""
-
-
-class Policy:
-    """Base class of scheduling policies: override the hooks you need.
-
-    Hooks are called synchronously inside the event that triggers them; a policy
-    acts by calling the engine (``sim.start``, ``sim.set_freq``, ``sim.freeze``,
-    ``sim.resume``, ``sim.migrate``, ``sim.drop``, ``sim.call_at``).
-
-    Constructor keyword arguments are the policy's parameters (``policy.params``
-    in the config); give them defaults.
-    """
-
-    name: ClassVar[str] = ""
-    controls_frequency: ClassVar[bool] = False
-    """True if the policy sets frequencies itself (no governor is attached then)."""
-    Params: ClassVar[type[BaseModel] | None] = None
-    """The parameter model (``policy.params``); None: checked against ``__init__``'s signature."""
-
-    def bind(self, sim: Simulation) -> None:
-        """Called once before the first event."""
-
-    def on_arrival(self, job: Job, sim: Simulation) -> None:
-        """A job arrived (its root tasks follow through ``on_ready``)."""
-
-    def on_ready(self, task: Task, sim: Simulation) -> None:
-        """A task's predecessors have all finished: it may be started."""
-        raise NotImplementedError
-
-    def on_finish(self, task: Task, sim: Simulation) -> None:
-        """A task finished and freed its processor slot."""
-
-    def on_frozen(self, task: Task, sim: Simulation) -> None:
-        """A task this policy froze has stopped at a segment boundary and freed its slot."""
-
-    def on_drop(self, job: Job, sim: Simulation) -> None:
-        """A job was dropped; its unstarted tasks will not run (``sim.start`` returns False)."""
-
-    def on_freq_change(self, domain: Domain, sim: Simulation) -> None:
-        """A domain's new frequency took effect."""
-
-    def on_timer(self, payload: Any, sim: Simulation) -> None:
-        """A timer set with ``sim.call_at`` fired."""
-
-
-class Governor:
-    """Base class of DVFS governors, for policies that do not set frequencies.
-
-    A governor sees the same events as a policy (after the policy) and may only
-    call ``sim.set_freq``.
-    """
-
-    name: ClassVar[str] = ""
-    Params: ClassVar[type[BaseModel] | None] = None
-    """The parameter model; None: checked against ``__init__``'s signature."""
-
-    def bind(self, sim: Simulation) -> None:
-        """Called once before the first event, after every domain is set to its highest allowed OPP."""
-
-    def on_start(self, task: Task, sim: Simulation) -> None:
-        """A task started executing."""
-
-    def on_finish(self, task: Task, sim: Simulation) -> None:
-        """A task finished."""
-
-    def on_timer(self, payload: Any, sim: Simulation) -> None:
-        """A timer set with ``sim.call_at(t, payload, owner=governor)`` fired."""
 
 
 P = TypeVar("P", bound=type)

@@ -92,11 +92,11 @@ def validate_configs(config: str | dict[str, Any], per_policy: dict[str, tuple[s
     per_policy : dict
         Policy label -> the overrides of its runs.
     """
+    from simsched.build import validate
     from simsched.config.loader import load_config
-    from simsched.engine.simulation import Simulation
 
     for overrides in per_policy.values():
-        Simulation(load_config(config, list(overrides)).spec)
+        validate(load_config(config, list(overrides)))
 
 
 @dataclass

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from simsched.config.schema import AppSpec, ClosedArrival, GeneratorSpec, IntDist
-from simsched.engine.rng import Batched, stream
 from simsched.platform.profiles import ModelProfile
 from simsched.platform.soc import Platform
+from simsched.rng import Batched, stream
 from simsched.workload.arrivals import OpenArrivals, open_arrivals, scaled_arrival
 from simsched.workload.jobs import Job, Task
 from simsched.workload.states import SKIPPED

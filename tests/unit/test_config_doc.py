@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import simsched
+from simsched.build import validate
 from simsched.config.paths import shipped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def test_experiment_block_validates(block: str) -> None:
     if missing:
         pytest.skip("not shipped here: " + ", ".join(missing))
     loaded = simsched.load_config(cfg)
-    simsched.Simulation(loaded.spec)  # policy, governor, budget floor
+    validate(loaded)  # policy, governor, budget floor
 
 
 def test_first_experiment_is_minimal_yaml() -> None:

@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from simsched import ConfigError, Simulation, check_invariants, load_config, simulate
+from simsched import ConfigError, check_invariants, load_config, simulate
+from simsched.build import build_simulation
 from simsched.policies.dream import Dream
 from tests.helpers import ROOT, minimal
 
@@ -136,7 +137,7 @@ def test_hopeless_frames_are_dropped_and_not_run() -> None:
 def _history(seed: int) -> tuple[Dream, list[tuple]]:
     cfg = {"platform": "xr-dual-4k", "workload": "xrbench-ar-assistant", "duration_ms": 3000, "seed": seed,
            "policy": "dream"}
-    sim = Simulation(load_config(cfg).spec).run()
+    sim = build_simulation(load_config(cfg)).run()
     pol = sim.policy
     assert isinstance(pol, Dream)
     rows = [(h["t_ms"], h["weights"], None if math.isnan(h["uxcost"]) else h["uxcost"], h["action"]) for h in pol.history]
@@ -157,7 +158,7 @@ def test_weights_adapt_online_and_deterministically() -> None:
     assert again == rows
     # Without adaptation the weights stay put and no window is measured.
     cfg = {"platform": "xr-dual-4k", "workload": "xrbench-ar-assistant", "duration_ms": 3000, "policy": STATIC}
-    fixed = Simulation(load_config(cfg).spec).run().policy
+    fixed = build_simulation(load_config(cfg)).run().policy
     assert fixed.history == [] and fixed.weights == [1.0, 0.5, 0.25]
 
 

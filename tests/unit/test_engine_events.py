@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-import simsched.engine.simulation as simmod
+import simsched.engine.events as events
 from simsched.api import simulate
 
 CONFIG = {
@@ -27,22 +27,23 @@ def _digest(result) -> str:
 
 def test_installed_simpy_supports_the_direct_push():
     # If this fails after a SimPy upgrade the engine still works (it falls back to
-    # Timeout objects), but the fast path is off: update _after and the check.
-    assert simmod.lean_events_supported()
+    # Timeout objects), but the fast path is off: update simsched/engine/events.py.
+    assert events.lean_events_supported()
+    assert events.LEAN_EVENTS
 
 
 def test_direct_push_and_simpy_timeouts_give_identical_runs(monkeypatch: pytest.MonkeyPatch):
     fast = simulate(CONFIG)
-    monkeypatch.setattr(simmod, "_LEAN_EVENTS", False)
+    monkeypatch.setattr(events, "LEAN_EVENTS", False)
     slow = simulate(CONFIG)
     assert fast.summary["manifest"]["events"] == slow.summary["manifest"]["events"] > 0
     assert _digest(fast) == _digest(slow)
 
 
 def test_negative_delay_is_refused():
+    from simsched.build import build_simulation
     from simsched.config.loader import load_config
-    from simsched.engine.simulation import Simulation
 
-    sim = Simulation(load_config(CONFIG).spec)
+    sim = build_simulation(load_config(CONFIG))
     with pytest.raises(ValueError, match="Negative delay"):
-        sim._after(-1.0, lambda ev: None, None)
+        sim.events.after(-1.0, lambda ev: None, None)

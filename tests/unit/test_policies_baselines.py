@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsched import Simulation, check_invariants, load_config, register_policy, simulate
+from simsched import check_invariants, load_config, register_policy, simulate
+from simsched.build import build_simulation
 from simsched.config.loader import read_yaml
 from simsched.config.paths import shipped, shipped_names
 from simsched.policies.heft import Heft, Timeline, upward_ranks
@@ -98,7 +99,7 @@ def test_heft_reproduces_the_published_schedule() -> None:
     it; the simulation must follow that plan exactly, including the waits for data
     from other processors.
     """
-    sim = Simulation(load_config(_paper_config()).spec).run()
+    sim = build_simulation(load_config(_paper_config())).run()
     policy = sim.policy
     for n, r in PAPER_RANKS.items():
         assert policy.last_ranks[n] == pytest.approx(r, abs=1e-3), n

@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from simsched import ConfigError, simulate
-from simsched.config.schema import json_schema
+from simsched.build import experiment_schema
 from simsched.policies import base
 from simsched.policies.base import (
     PolicyParams,
@@ -127,7 +127,7 @@ def test_a_custom_policy_without_a_model_keeps_the_signature_check(custom) -> No
     assert err.value.field == "policy.params.width"
     assert "unknown parameter of 'test-untyped'; known: depth" in err.value.message
     assert describe_params(_Untyped) is None and params_schema(_Untyped) is None
-    assert "test-untyped" not in json_schema()["policies"]
+    assert "test-untyped" not in experiment_schema()["policies"]
     code, out, _ = run_main(["list", "policies", "--verbose"])
     assert code == 0
     lines = out.splitlines()
@@ -139,7 +139,7 @@ def test_a_custom_model_is_used_and_listed(custom) -> None:
     assert instantiate(_Typed, {"depth": "3"}, "policy.params").depth == 3
     with pytest.raises(ConfigError, match="valid integer"):
         instantiate(_Typed, {"depth": "deep"}, "policy.params")
-    assert json_schema()["policies"]["test-typed"]["properties"]["depth"]["default"] == 2
+    assert experiment_schema()["policies"]["test-typed"]["properties"]["depth"]["default"] == 2
     r = simulate(
         {"platform": "jetson-orin-nx", "workload": "twill-cai", "duration_ms": 30, "policy": {"name": "test-typed", "params": {"depth": 5}}}
     )
@@ -147,7 +147,7 @@ def test_a_custom_model_is_used_and_listed(custom) -> None:
 
 
 def test_schema_holds_every_policy_and_governor_model() -> None:
-    schema = json_schema()
+    schema = experiment_schema()
     assert set(BUILTIN_POLICIES) <= set(schema["policies"]) <= set(available_policies())
     assert set(BUILTIN_GOVERNORS) <= set(schema["governors"]) <= set(available_governors())
     twill = schema["policies"]["twill"]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simsched.build import build_simulation
 from simsched.config.loader import load_config
 from simsched.engine.simulation import Simulation
 from simsched.metrics.xr import EnergyModel, task_rows, uxcost_metrics, xrbench_score
@@ -24,7 +25,7 @@ from simsched.result import CSV_FLOAT, build_result
 from simsched.workload.jobs import TaskState
 from tests.helpers import minimal
 
-RECORDS = ("rec_jobs", "rec_tasks", "rec_segments", "rec_freq")
+RECORDS = ("jobs", "tasks", "segments", "freqs")  # the in-memory recorder's lists
 
 
 def _mixed() -> dict[str, Any]:
@@ -66,8 +67,8 @@ def _mixed() -> dict[str, Any]:
 
 def _run(cfg: dict[str, Any]) -> tuple[Simulation, dict[str, list], Any]:
     loaded = load_config(cfg)
-    sim = Simulation(loaded.spec).run()
-    records = {name: list(getattr(sim, name)) for name in RECORDS}
+    sim = build_simulation(loaded).run()
+    records = {name: list(getattr(sim.recorder, name)) for name in RECORDS}
     return sim, records, build_result(sim, loaded)
 
 
@@ -119,13 +120,13 @@ def _check_tables(sim: Simulation, rec: dict[str, list], result: Any) -> None:
     apps = [a.name for a in sim.apps]
     procs = [p.name for p in sim.platform.processors]
     expected = {
-        "jobs": _ref_jobs(rec["rec_jobs"], apps, sim.sim_end_ms),
-        "tasks": _ref_tasks(rec["rec_tasks"], apps, procs),
-        "segments": _ref_segments(rec["rec_segments"], apps, procs),
+        "jobs": _ref_jobs(rec["jobs"], apps, sim.sim_end_ms),
+        "tasks": _ref_tasks(rec["tasks"], apps, procs),
+        "segments": _ref_segments(rec["segments"], apps, procs),
         "frequency": pd.DataFrame({
-            "time_ms": [r[0] for r in rec["rec_freq"]],
-            "domain": [sim.platform.domains[r[1]].name for r in rec["rec_freq"]],
-            "freq_mhz": [r[2] for r in rec["rec_freq"]],
+            "time_ms": [r[0] for r in rec["freqs"]],
+            "domain": [sim.platform.domains[r[1]].name for r in rec["freqs"]],
+            "freq_mhz": [r[2] for r in rec["freqs"]],
         }),
     }
     for name, want in expected.items():
@@ -162,14 +163,14 @@ def test_segments_sort_by_processor_index_not_name(mixed) -> None:
 def test_build_result_releases_the_records(mixed) -> None:
     sim, rec, r = mixed
     assert all(len(rec[name]) for name in RECORDS)
-    for name in (*RECORDS, "rec_power_t", "rec_power_p", "rec_power_w"):
-        assert len(getattr(sim, name)) == 0, name
+    for name in (*RECORDS, "power_t", "power_p", "power_w"):
+        assert len(getattr(sim.recorder, name)) == 0, name
     assert len(r.power) > 0 and r.summary["energy_mj"] > 0
 
 
 def test_a_run_without_jobs_has_empty_typed_tables(mixed) -> None:
     _, rec, r = _run({**minimal(), "duration_ms": 1.0})  # the first arrival is at 7.4 ms
-    assert not rec["rec_jobs"] and not rec["rec_tasks"] and not rec["rec_segments"]
+    assert not rec["jobs"] and not rec["tasks"] and not rec["segments"]
     for name in ("jobs", "tasks", "segments"):
         df = getattr(r, name)
         assert df.empty

@@ -48,7 +48,7 @@ def test_streaming_keeps_few_records_in_memory(tmp_path: Path, monkeypatch: pyte
 
     def spy(self, sim, final=False):
         real(self, sim, final)
-        pending.append(len(sim.rec_tasks) + len(sim.rec_segments) + len(sim.rec_power_t))
+        pending.append(self.pending)
 
     monkeypatch.setattr(streaming.StreamWriter, "flush", spy)
     config = {**CONFIGS["cai-ondemand"], "duration_ms": 20000}

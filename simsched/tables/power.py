@@ -1,4 +1,4 @@
-"""The power table (power.csv) from the engine's power records."""
+"""The power table (power.csv) from a run's power records."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from simsched.engine.simulation import Simulation
+    from simsched.engine.recorder import MemoryRecorder
     from simsched.platform.soc import Platform
 
 
-def power_table(sim: Simulation) -> pd.DataFrame:
+def power_table(recorder: MemoryRecorder, platform: Platform) -> pd.DataFrame:
     """power.csv: one row per change of a processor's power, and the SoC total at each change.
 
     The engine records processor rows only (time, processor index, power), at most
@@ -29,7 +29,7 @@ def power_table(sim: Simulation) -> pd.DataFrame:
         Columns ``time_ms`` (ms), ``processor`` (a processor name or ``total``) and
         ``power_w`` (W).
     """
-    table, _ = power_rows(sim.rec_power_t, sim.rec_power_p, sim.rec_power_w, sim.platform)
+    table, _ = power_rows(recorder.power_t, recorder.power_p, recorder.power_w, platform)
     return table
 
 

@@ -1,0 +1,54 @@
+"""Reading arrival-time traces (CSV) while a config is loaded."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from simsched.errors import ConfigError
+
+
+def read_trace(path: str) -> list[float]:
+    """Arrival times from a CSV file: one number per line, or a column named ``time_ms``.
+
+    Raises
+    ------
+    ConfigError
+        When the file is unreadable, a value is not a number, negative, or out of order.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"cannot read trace file ({exc.__class__.__name__})") from None
+    rows = list(csv.reader(text.splitlines()))
+    col = 0
+    if rows and rows[0] and not _is_number(rows[0][0].strip()):
+        header = [h.strip() for h in rows[0]]
+        if "time_ms" not in header:
+            raise ConfigError(path, "time_ms", "no time_ms column and the first row is not a number")
+        col = header.index("time_ms")
+        rows = rows[1:]
+    times: list[float] = []
+    for line, row in enumerate(rows, start=1):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            t = float(row[col])
+        except (ValueError, IndexError):
+            raise ConfigError(path, f"line {line}", f"not a number: {row!r}") from None
+        if not math.isfinite(t) or t < 0:
+            raise ConfigError(path, f"line {line}", f"arrival times must be finite and >= 0, got {t:g}")
+        if times and t < times[-1]:
+            raise ConfigError(path, f"line {line}", f"arrival times must be ascending; {t:g} follows {times[-1]:g}")
+        times.append(t)
+    return times
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
