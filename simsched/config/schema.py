@@ -305,8 +305,11 @@ class ModelSpec(Strict):
         None, description="Fixed migration cost (ms); overrides state_kb when given."
     )
     llm: LLMSpec | None = None
+    # exclude: kept out of the resolved config (run manifests, config hashes), so that
+    # confidence metadata never changes a run's output bytes.
     confidence: dict[str, Confidence] = Field(
         default_factory=dict,
+        exclude=True,
         description="Confidence per profile number: keys are the latency_ms keys, 'prefill.KEY' and "
         "'decode.KEY' for an llm block, and compute_fraction / prefill_compute_fraction / "
         "decode_compute_fraction. Metadata: simulations do not read it.",
