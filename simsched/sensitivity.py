@@ -242,10 +242,10 @@ class SensitivityResult:
                         "winner_holds": all(f["winner"] == nominal[0] for f in flips), "flips": flips})
         return out
 
-    def entry_flips(self) -> dict[str, dict[str, list[str]]]:
+    def entry_flips(self, rtol: float = 1e-9) -> dict[str, dict[str, list[str]]]:
         """One-at-a-time: metric -> entry name -> the ends of its range (``low``/``high``) that flip the ranking."""
         out: dict[str, dict[str, list[str]]] = {}
-        for v in self.verdicts():
+        for v in self.verdicts(rtol):
             per: dict[str, list[str]] = {}
             for f in v["flips"]:
                 if f["kind"] in ("low", "high"):
@@ -337,8 +337,12 @@ def run_sensitivity(
     return SensitivityResult(policies, seeds, list(metrics), entries, scenarios)
 
 
-def format_report(result: SensitivityResult, top: int = 10) -> str:
-    """Text report: per metric, the nominal ranking, whether it holds, what flips it."""
+def format_report(result: SensitivityResult, top: int = 10, rtol: float = 1e-9) -> str:
+    """Text report: per metric, the nominal ranking, whether it holds, what flips it.
+
+    ``rtol``: relative difference of two means below which they count as tied (see
+    :meth:`SensitivityResult.verdicts`); a flip within run-to-run noise is not a finding.
+    """
     n_oat = sum(s.kind in ("low", "high") for s in result.scenarios)
     n_lhs = sum(s.kind == "lhs" for s in result.scenarios)
     lines = [
@@ -347,7 +351,7 @@ def format_report(result: SensitivityResult, top: int = 10) -> str:
         f"{n_oat} one-at-a-time and {n_lhs} Latin-hypercube scenarios",
         "",
     ]
-    for v in result.verdicts():
+    for v in result.verdicts(rtol):
         nominal = result.nominal.values[v["metric"]]
         shown = ", ".join(f"{p} {nominal[p]:.4g}" for p in v["ranking"])
         state = "holds" if v["holds"] else ("winner holds, order below changes" if v["winner_holds"] else "WINNER CHANGES")
@@ -368,7 +372,7 @@ def format_report(result: SensitivityResult, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def to_json(result: SensitivityResult) -> dict[str, Any]:
+def to_json(result: SensitivityResult, rtol: float = 1e-9) -> dict[str, Any]:
     """JSON-ready form: entries, scenarios with their values, and the verdicts."""
     return {
         "policies": result.policies,
@@ -380,5 +384,5 @@ def to_json(result: SensitivityResult) -> dict[str, Any]:
                       for s in result.scenarios],
         "verdicts": [{**v, "flips": [{**f, "margin": None if math.isinf(f["margin"]) else f["margin"],
                                       "swapped": [list(p) for p in f["swapped"]]} for f in v["flips"]]}
-                     for v in result.verdicts()],
+                     for v in result.verdicts(rtol)],
     }

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(default latency_mean_ms,deadline_miss_rate,energy_mj)")
     p.add_argument("--only", action="append", default=None, metavar="GLOB",
                    help="move only entries matching MODEL.KEY patterns (repeatable)")
+    p.add_argument("--rtol", type=float, default=1e-9,
+                   help="relative difference of two means that still counts as a tie (default 1e-9); "
+                   "set it to the run-to-run noise so that flips within the noise are not reported")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
@@ -39,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from simsched.sensitivity import DEFAULT_METRICS, format_report, run_sensitivity, to_json
 
+    if not 0 <= args.rtol < 1:
+        raise ConfigError("--rtol", "", f"expected a relative tolerance in [0, 1), got {args.rtol}")
     if args.seeds < 1:
         raise ConfigError("--seeds", "", f"expected at least 1 seed, got {args.seeds}")
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
@@ -49,7 +54,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         one_at_a_time=not args.no_oat, metrics=metrics, overrides=args.set, only=args.only, progress=progress,
     )
     if args.json:
-        print(json.dumps(to_json(result), indent=2))
+        print(json.dumps(to_json(result, args.rtol), indent=2))
     else:
-        print(format_report(result))
+        print(format_report(result, rtol=args.rtol))
     return 0

@@ -63,6 +63,14 @@ def test_flags_the_entry_that_decides_the_winner() -> None:
     assert vals["latency-greedy"] == pytest.approx(9.0, abs=0.05)
 
 
+def test_a_tolerance_turns_small_reversals_into_ties() -> None:
+    res = run_sensitivity(toy(), ["fifo", "latency-greedy"], metrics=["latency_mean_ms"])
+    (flip,) = res.verdicts()[0]["flips"]
+    # Reversals smaller than rtol are ties; the 4x NPU reversal is far larger than 10 %.
+    assert res.verdicts(rtol=0.1)[0]["flips"][0]["scenario"] == flip["scenario"] == "m.npu@high"
+    assert res.verdicts(rtol=0.99)[0]["holds"]
+
+
 def test_a_range_that_cannot_flip_it_holds() -> None:
     res = run_sensitivity(toy([0.5, 2.0]), ["fifo", "latency-greedy"], samples=3,
                           metrics=["latency_mean_ms", "energy_mj"])
