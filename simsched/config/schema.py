@@ -233,6 +233,45 @@ class Variability(Strict):
         return data
 
 
+CONFIDENCE_LEVELS = ("measured", "derived", "estimate")
+# Confidence keys besides processor names / kinds (latency_ms) and "prefill.X" / "decode.X" (llm).
+FRACTION_CONFIDENCE_KEYS = ("compute_fraction", "prefill_compute_fraction", "decode_compute_fraction")
+
+
+class Confidence(Strict):
+    """How far a profile number can be trusted; metadata only, never read by a simulation.
+
+    ``measured``: a cited measurement of this model on this processor. ``derived``: a
+    cited measurement scaled by a stated rule. ``estimate``: neither. ``range`` gives the
+    plausible values as factors on the number (``[0.5, 2.0]``: from half to twice);
+    ``derived`` and ``estimate`` need one, ``measured`` may give one (run-to-run or
+    setup spread).
+    """
+
+    level: Literal["measured", "derived", "estimate"]
+    range: tuple[Annotated[float, Field(gt=0, le=1000)], Annotated[float, Field(gt=0, le=1000)]] | None = Field(
+        None, description="Plausible values as factors [low, high] on the number; low <= 1 <= high."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"level": data}
+        return data
+
+    @model_validator(mode="after")
+    def _range(self) -> Confidence:
+        if self.range is None:
+            if self.level != "measured":
+                raise ValueError(f"a '{self.level}' number needs range: [low, high] (factors on the value)")
+            return self
+        lo, hi = self.range
+        if not lo <= 1.0 <= hi:
+            raise ValueError(f"range [{lo:g}, {hi:g}] must contain 1 (factors on the stated value)")
+        return self
+
+
 class ModelSpec(Strict):
     """The profile of one model: how long it takes on each processor that can run it."""
 
@@ -266,7 +305,35 @@ class ModelSpec(Strict):
         None, description="Fixed migration cost (ms); overrides state_kb when given."
     )
     llm: LLMSpec | None = None
+    # exclude: kept out of the resolved config (run manifests, config hashes), so that
+    # confidence metadata never changes a run's output bytes.
+    confidence: dict[str, Confidence] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Confidence per profile number: keys are the latency_ms keys, 'prefill.KEY' and "
+        "'decode.KEY' for an llm block, and compute_fraction / prefill_compute_fraction / "
+        "decode_compute_fraction. Metadata: simulations do not read it.",
+    )
     source: Source = None
+
+    def confidence_targets(self) -> dict[str, float]:
+        """The numbers a confidence entry may refer to, by confidence key.
+
+        Returns
+        -------
+        dict of str to float
+            Key -> value (ms for latencies, ms/token for LLM phases, a fraction otherwise).
+        """
+        out: dict[str, float] = {}
+        if self.llm is None:
+            out.update(self.latency_ms)
+            out["compute_fraction"] = self.compute_fraction
+        else:
+            out.update({f"prefill.{k}": v for k, v in self.llm.prefill_ms_per_token.items()})
+            out.update({f"decode.{k}": v for k, v in self.llm.decode_ms_per_token.items()})
+            out["prefill_compute_fraction"] = self.llm.prefill_compute_fraction
+            out["decode_compute_fraction"] = self.llm.decode_compute_fraction
+        return out
 
     @model_validator(mode="after")
     def _has_cost(self) -> ModelSpec:
@@ -274,6 +341,13 @@ class ModelSpec(Strict):
             raise ValueError("a model needs latency_ms (or an llm block)")
         if self.llm is not None and self.latency_ms:
             raise ValueError("give latency_ms or llm, not both")
+        targets = self.confidence_targets()
+        for key in self.confidence:
+            if key not in targets:
+                raise _FieldError(
+                    f"confidence.{key}",
+                    f"names no number of this model; known: {', '.join(targets)}",
+                )
         return self
 
     @property
