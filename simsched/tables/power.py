@@ -18,8 +18,8 @@ def power_table(recorder: MemoryRecorder, platform: Platform) -> pd.DataFrame:
 
     The engine records processor rows only (time, processor index, power), at most
     one per processor and instant. The ``total`` rows are derived here: one per
-    instant with any processor row, placed right after the first processor row of
-    that instant, with the static power plus every processor's latest power. The
+    instant with any processor row, placed right after the last processor row of
+    that instant (so summing rows in file order gives right subtotals), with the static power plus every processor's latest power. The
     additions are the engine's own (``static_w + sum(powers)`` in processor order),
     so each total equals, bit for bit, the ``power_w`` the engine integrated.
 
@@ -82,9 +82,10 @@ def power_rows(
         acc = acc + vj
         after.append(float(vj[-1]) if len(vj) else start[j])
     total = platform.static_w + acc
-    # Interleave: a processor row moves down by the totals inserted before it.
-    pos = rows + (np.cumsum(new) - 1) + (~new)
-    tot_pos = first + np.arange(len(first)) + 1
+    # Interleave: a processor row moves down by the totals of the earlier instants;
+    # an instant's total follows its last processor row.
+    pos = rows + (np.cumsum(new) - 1)
+    tot_pos = last + np.arange(len(first)) + 1
     m = n + len(first)
     out_t = np.empty(m)
     out_w = np.empty(m)
