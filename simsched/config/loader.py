@@ -137,7 +137,9 @@ def _check_size(data: Any, name: str) -> None:
 
 
 def _check_text(text: str, name: str) -> None:
-    """Refuse strings that cannot be written as UTF-8 (lone surrogates from ``"\\udc80"`` escapes)."""
+    """Refuse strings that cannot be written as UTF-8 (lone surrogates from ``"\\udc80"`` escapes) or hold NUL."""
+    if "\x00" in text:  # a C string ends there: file names, CSV readers and terminals cut it
+        raise ConfigError(name, "", f"the text {text[:40]!r} holds a NUL character")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -174,7 +176,8 @@ def _resolve(value: Any, kind: str, base_dir: Path, origins: dict[str, str], sec
         try:
             path = (base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
         except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a loop of links
-            raise ConfigError(origins.get("", "<config>"), section, f"cannot use {kind[:-1]} path ({exc})") from None
+            why = "the path contains a NUL byte" if isinstance(exc, ValueError) else str(exc)
+            raise ConfigError(origins.get("", "<config>"), section, f"cannot use {kind[:-1]} path ({why})") from None
     else:
         path = shipped(kind, value)
         if path is None:
@@ -187,6 +190,9 @@ def _resolve(value: Any, kind: str, base_dir: Path, origins: dict[str, str], sec
     except (OSError, ValueError) as exc:  # a NUL byte, a name too long, a loop of links
         why = "the path contains a NUL byte" if isinstance(exc, ValueError) else exc.strerror or str(exc)
         raise ConfigError(origins.get("", "<config>"), section, f"cannot use {kind[:-1]} path ({why})") from None
+    if not found and path.is_symlink():
+        raise ConfigError(origins.get("", "<config>"), section,
+                          f"cannot use {kind[:-1]} path (a symbolic link that loops or points nowhere: {path})")
     if not found:  # name the field that points at it, not just the missing path
         raise ConfigError(origins.get("", "<config>"), section, f"{kind[:-1]} file not found: {path}")
     data = read_yaml(path)
