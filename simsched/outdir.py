@@ -93,7 +93,19 @@ def _rename2(src: Path, dst: Path, flags: int) -> bool:
 
 
 def umask() -> int:
-    """The process's current umask (read by setting and restoring it, under a lock)."""
+    """The process's current umask.
+
+    Read from /proc/self/status where there is one (Linux); elsewhere by setting and
+    restoring it, under a lock (a file another thread creates in that instant could
+    get the wrong permissions, hence /proc first).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _umask_lock:
         mask = os.umask(0o022)
         os.umask(mask)

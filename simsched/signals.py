@@ -14,6 +14,7 @@ completes.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -48,6 +49,21 @@ class Terminated(KeyboardInterrupt):
             return signal.Signals(self.signum).name
         except ValueError:
             return f"signal {self.signum}"
+
+
+def _default_in_child() -> None:
+    """In a forked child (a worker of a process pool), SIGTERM and SIGHUP end it at once again.
+
+    A pool stops its workers with SIGTERM; a worker has no temporary folder of its
+    own to remove, and an exception raised there would only print a traceback.
+    """
+    for s in HANDLED:
+        if signal.getsignal(s) is _raise:
+            signal.signal(s, signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_default_in_child)
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:

@@ -72,3 +72,19 @@ def test_existing_directory_survives_sigterm(tmp_path: Path) -> None:
             proc.kill()
     assert (out / "summary.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_forked_children_get_the_default_handlers() -> None:
+    """Pool workers forked while the command line runs die on SIGTERM at once, as before."""
+    import os
+
+    from simsched.signals import _raise, handling_signals
+
+    with handling_signals():
+        assert signal.getsignal(signal.SIGTERM) is _raise
+        pid = os.fork()
+        if pid == 0:  # the child reports through its exit status
+            os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 3)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert signal.getsignal(signal.SIGTERM) is not _raise
