@@ -241,9 +241,7 @@ class OutputDir:
         return self.path
 
     def _appeared(self) -> PublishError:
-        return TargetExistsError(
-            self.label, "", "appeared while the run went; it was kept and this run's results were not written"
-        )
+        return TargetExistsError(self.label, "", "appeared while the run went; it was kept and this run's results were not written")
 
     def _create(self) -> None:
         """Put tmp at a path that did not exist when checked; fail if anything is there now."""
@@ -269,8 +267,9 @@ class OutputDir:
         """Swap tmp with the directory that was at the target when checked, then remove the old one."""
         if _identity(self.path) != self._was:
             raise TargetExistsError(
-                self.label, "", "was replaced by something else while the run went; it was kept and this run's "
-                "results were not written",
+                self.label,
+                "",
+                "was replaced by something else while the run went; it was kept and this run's results were not written",
             )
         try:
             if _rename2(self.tmp, self.path, _RENAME_EXCHANGE):
@@ -292,9 +291,7 @@ class OutputDir:
             try:
                 os.rename(aside, self.path)  # put the previous directory back
             except OSError:
-                raise PublishError(
-                    self.label, "", f"appeared while the run went; the previous directory is kept at {aside}"
-                ) from None
+                raise PublishError(self.label, "", f"appeared while the run went; the previous directory is kept at {aside}") from None
             raise
         shutil.rmtree(aside)
 

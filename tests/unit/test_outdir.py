@@ -199,8 +199,9 @@ def test_symlink_loop_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert len(err.splitlines()) == 1 and "symbolic link" in err
 
 
-@pytest.mark.parametrize("out", ["", " ", ".", "/", "..", "./", "sub/.."], ids=["empty", "blank", "dot", "root", "dotdot",
-                                                                             "dot-slash", "sub-dotdot"])
+@pytest.mark.parametrize(
+    "out", ["", " ", ".", "/", "..", "./", "sub/.."], ids=["empty", "blank", "dot", "root", "dotdot", "dot-slash", "sub-dotdot"]
+)
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
 def test_out_that_is_cwd_or_an_ancestor_is_refused(
     out: str, force: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -241,6 +242,7 @@ def test_run_directory_respects_the_umask(mask: int, tmp_path: Path) -> None:
 
 def test_failed_publish_leaves_no_temporary_folder(tmp_path: Path, mode: str) -> None:
     target = tmp_path / "run"
+
     def failing_run() -> OutputDir:
         with OutputDir(target) as od:
             _write(od)

@@ -56,8 +56,7 @@ def test_topological_order_is_the_first_ready_in_file_order() -> None:
     }
     graph = load_config(cfg).spec.workload.apps["camera"].graph
     assert [t.name for t in template_from_graph(graph)] == ["b", "d", "a", "c"]
-    chain = load_config({**cfg, "workload": {"apps": {"camera": {**cfg["workload"]["apps"]["camera"],
-                                                                  "graph": chain_sink_first(5000)}}}})
+    chain = load_config({**cfg, "workload": {"apps": {"camera": {**cfg["workload"]["apps"]["camera"], "graph": chain_sink_first(5000)}}}})
     names = [t.name for t in template_from_graph(chain.spec.workload.apps["camera"].graph)]
     assert names == [f"t{i}" for i in range(5000)]
 
@@ -125,13 +124,19 @@ def test_precedence_check_still_catches_a_violation() -> None:
         lambda d: (d / "segments.csv").write_text("job_id,app,task,processor,start_ms,end_ms,freq_mhz\nx,a,t,p,1,2,3\n"),
         lambda d: (d / "frequency.csv").unlink(),
     ],
-    ids=["summary-list", "segments-columns", "power-columns", "jobs-empty", "jobs-quote", "tasks-binary",
-         "segments-text-ids", "frequency-missing"],
+    ids=[
+        "summary-list",
+        "segments-columns",
+        "power-columns",
+        "jobs-empty",
+        "jobs-quote",
+        "tasks-binary",
+        "segments-text-ids",
+        "frequency-missing",
+    ],
 )
 @pytest.mark.parametrize("command", ["plot", "trace"])
-def test_damaged_run_directory_is_one_line(
-    command: str, damage: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_damaged_run_directory_is_one_line(command: str, damage: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
     assert main(["run", str(MINIMAL), "--set", "duration_ms=1000", "--out", str(run)]) == 0
     capsys.readouterr()
@@ -146,8 +151,13 @@ def test_full_stdout_is_one_line_exit_2(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "simsched.cli", "run", str(MINIMAL), "--set", "duration_ms=500"],
-                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "simsched.cli", "run", str(MINIMAL), "--set", "duration_ms=500"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1].startswith("error: standard output")
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
