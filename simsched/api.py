@@ -56,9 +56,9 @@ def simulate_streaming(
     every ``chunk_rows`` records, so they never hold more than about that many
     rows, and the files are byte-identical to those of ``simulate(config).write(out_dir)``
     (:mod:`simsched.streaming` explains how). The directory is written into a
-    temporary folder beside ``out_dir`` and renamed into place at the end; an
-    existing ``out_dir`` is replaced only with ``force``, and a failed run leaves
-    it as it was.
+    temporary folder beside ``out_dir`` and published at the end by
+    :class:`simsched.outdir.OutputDir`; an existing ``out_dir`` is replaced only
+    with ``force``, and a failed run leaves it as it was.
 
     Parameters
     ----------
@@ -78,15 +78,13 @@ def simulate_streaming(
         The summary (also written as ``summary.json``). Read the tables with
         :func:`simsched.report.read_run` or pandas.
     """
-    from simsched.result import dumps, replace_dir, summary_of, temp_dir_for
+    from simsched.outdir import OutputDir
+    from simsched.result import dumps, summary_of
     from simsched.streaming import CHUNK_ROWS, StreamWriter
 
     loaded = _loaded(config, overrides, seed)
-    out = Path(out_dir)
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; use --force to replace it")
-    tmp = temp_dir_for(out)
-    try:
+    with OutputDir(out_dir, force) as od:
+        tmp = od.tmp
         writers: list[StreamWriter] = []
 
         def make_writer(platform: Platform, apps: list[App]) -> StreamWriter:
@@ -97,12 +95,7 @@ def simulate_streaming(
         jobs, tasks, segments = writers[0].close(sim)
         summary = summary_of(sim, loaded, jobs, tasks, segments)
         (tmp / "summary.json").write_text(dumps(summary) + "\n", encoding="utf-8")
-        replace_dir(tmp, out)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        od.publish()
     return summary
 
 

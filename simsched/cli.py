@@ -11,7 +11,6 @@ import json
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from simsched.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConfigError, SimschedError
@@ -21,19 +20,35 @@ __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "format_summary", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``simsched`` console script; returns the exit code."""
+    from simsched.signals import Terminated, handling_signals
+
+    try:  # SIGTERM/SIGHUP from the start, so that they clean up like Ctrl-C (simsched.signals)
+        with handling_signals():
+            return _main(argv)
+    except Terminated as exc:
+        return _terminated(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from simsched.signals import Terminated
+
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a full stdout (/dev/full) fails here, not at exit with a traceback
+        return code
     except ConfigError as exc:
         if exc.file == "<config>" and getattr(args, "config", None):  # raised past the loader: name the file
             exc = ConfigError(args.config, exc.field, exc.message)
         return _fail(args, exc, EXIT_USAGE)
     except SimschedError as exc:
         return _fail(args, exc, EXIT_FAIL)
+    except Terminated as exc:
+        return _terminated(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -41,6 +56,31 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # the environment, not the input: a full disk or stdout, a vanished file
+        return _os_error(args, exc)
+
+
+def _os_error(args: argparse.Namespace, exc: OSError) -> int:
+    """One line for an OSError that escaped the commands; stdout is silenced if it was the culprit."""
+    where = exc.filename if isinstance(exc.filename, str) else "standard output"
+    if where == "standard output":
+        import os
+
+        try:  # drop what is buffered, or the interpreter fails again flushing it at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+    return _fail(args, ConfigError(where, "", f"cannot write ({exc.strerror or exc})"), EXIT_USAGE)
+
+
+def _terminated(exc: Any) -> int:
+    """Remove temporary run folders still open after SIGTERM/SIGHUP; 128 + the signal's number."""
+    from simsched.outdir import cleanup_live
+
+    cleanup_live()
+    print(f"terminated by {exc.name}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
@@ -104,21 +144,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config, args.set, args.seed)
     if args.stream and not args.out:
         raise ConfigError(args.config, "", "--stream writes the tables while the run goes: give --out DIR")
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not args.force:
-            raise ConfigError(args.out, "", "output directory exists; use --force to replace it or choose another --out")
-        if out.exists() and not out.is_dir():
-            raise ConfigError(args.out, "", "exists and is not a directory; choose another --out")
-        blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-        if blocker is not None:  # checked before a possibly long run
-            raise ConfigError(args.out, "", f"cannot create the run directory: {blocker} is not a directory")
+    if args.out is not None:  # checked before a possibly long run, and again when published
+        from simsched.outdir import check_target
+
+        check_target(args.out, args.force)
     t0 = time.perf_counter()
     if args.stream:
         from simsched.api import simulate_streaming
 
         try:
             summary = simulate_streaming(loaded, args.out, force=args.force)
+        except ConfigError:
+            raise
         except OSError as exc:
             raise ConfigError(args.out, "", f"cannot write the run directory ({exc.strerror or exc})") from None
         result = None
@@ -129,6 +166,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out and result is not None:
         try:
             result.write(args.out, force=args.force)
+        except ConfigError:
+            raise
         except OSError as exc:
             raise ConfigError(args.out, "", f"cannot write the run directory ({exc.strerror or exc})") from None
     if args.json:

@@ -8,7 +8,7 @@ on a run directory read back from disk.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -70,15 +70,40 @@ def _precedence(tasks: pd.DataFrame) -> list[str]:
     if "preds" not in tasks.columns or started.empty:
         return []
     finish = {(j, t): f for j, t, f in zip(tasks["job_id"], tasks["task"], tasks["finish_ms"], strict=True)}
+    names: dict[Any, set[str]] = {}
+    for j, t in finish:
+        names.setdefault(j, set()).add(t)
     bad = []
     for j, t, s, preds in zip(started["job_id"], started["task"], started["start_ms"], started["preds"], strict=True):
         if not isinstance(preds, str) or not preds:
             continue
-        for p in preds.split(";"):
+        for p in split_preds(preds, names.get(j, set())):
             f = finish.get((j, p), np.nan)
             if not f <= s + TOL_MS:  # NaN (never finished) fails too
                 bad.append(f"precedence: task {j}:{t} started at {s:g} ms before predecessor {p} finished ({f:g})")
     return bad[:5]
+
+
+def split_preds(preds: str, names: set[str]) -> list[str]:
+    """The predecessor names of a ``preds`` cell (names joined by ``;``).
+
+    A task name may itself contain ``;``, so the cell is cut at the separators that
+    split it into names of the job's tasks (``names``); if no such cut exists, at
+    every separator (a name that is not a task then fails the check, as it should).
+    """
+    parts = preds.split(";")
+    if len(parts) == 1 or all(p in names for p in parts):
+        return parts
+    # cut[i]: a way to split parts[:i] into task names (the shortest names first).
+    cut: list[list[str] | None] = [[]] + [None] * len(parts)
+    for i in range(len(parts)):
+        if cut[i] is None:
+            continue
+        for k in range(i + 1, len(parts) + 1):
+            name = ";".join(parts[i:k])
+            if cut[k] is None and name in names:
+                cut[k] = [*cut[i], name]  # type: ignore[misc]
+    return cut[-1] if cut[-1] is not None else parts
 
 
 def _segments_inside_tasks(tasks: pd.DataFrame, seg: pd.DataFrame) -> list[str]:

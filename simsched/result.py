@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import platform as _pyplatform
-import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -57,47 +56,50 @@ class Result:
         return self.summary["manifest"]
 
     def write(self, out_dir: str | Path, force: bool = False) -> Path:
-        """Write the run directory atomically: a temporary folder renamed into place.
+        """Write the run directory atomically: a temporary folder published into place.
 
         An existing ``out_dir`` is replaced only with ``force``; an interrupted write
-        leaves the old directory (or none), never a half-written one.
+        leaves the old directory (or none), never a half-written one; a directory
+        that appears at ``out_dir`` during the write is kept and
+        :class:`simsched.outdir.PublishError` raised (:mod:`simsched.outdir`).
         """
-        out = Path(out_dir)
-        if out.exists() and not force:
-            raise FileExistsError(f"{out} exists; use --force to replace it")
-        tmp = temp_dir_for(out)
-        try:
+        from simsched.outdir import OutputDir
+
+        with OutputDir(out_dir, force) as od:
             for name in TABLES:
-                getattr(self, name).to_csv(tmp / f"{name}.csv", index=False, float_format=CSV_FLOAT, lineterminator="\n")
-            (tmp / "summary.json").write_text(dumps(self.summary) + "\n", encoding="utf-8")
-            replace_dir(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+                getattr(self, name).to_csv(od.tmp / f"{name}.csv", index=False, float_format=CSV_FLOAT, lineterminator="\n")
+            (od.tmp / "summary.json").write_text(dumps(self.summary) + "\n", encoding="utf-8")
+            return od.publish()
 
 
 def temp_dir_for(out: Path) -> Path:
-    """A new, empty temporary directory beside ``out`` (same file system, so it can be renamed into place)."""
+    """A new, empty temporary directory beside ``out`` (same file system, so it can be renamed into place).
+
+    Kept for callers that manage the folder themselves; new code uses
+    :class:`simsched.outdir.OutputDir`, which also publishes safely.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    from simsched.outdir import umask
+
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
-    """Rename the finished directory ``tmp`` to ``out``, replacing an existing ``out``.
+    """Rename the finished directory ``tmp`` to ``out``, replacing only a directory already there.
 
-    The old ``out`` is moved aside first and removed only after ``tmp`` is in place,
-    so an interruption leaves the old directory or the new one, never a mix.
+    Kept for callers that manage the folder themselves; it goes through
+    :class:`simsched.outdir.OutputDir`'s publish step, so it never replaces
+    something that is not a directory and never touches a sibling of ``out``.
     """
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, out)
+    from simsched.outdir import LIVE, OutputDir
+
+    od = OutputDir.__new__(OutputDir)
+    od.label, od.force, od.path, od.tmp, od.published = str(out), True, Path(out), Path(tmp), False
+    od._was = (out.stat().st_dev, out.stat().st_ino) if out.is_dir() else None
+    LIVE.add(od.tmp)
+    od.publish()
 
 
 def dumps(obj: Any) -> str:

@@ -18,12 +18,14 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from simsched.config.files import read_regular
 from simsched.config.paths import shipped, shipped_names
 from simsched.config.schema import ExperimentSpec, PlatformSpec, WorkloadSpec, _FieldError
 from simsched.errors import ConfigError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 2_000_000  # after alias expansion: stops "billion laughs" documents
+MAX_DEPTH = 64  # nesting levels; the deepest documented structure needs about 8
 
 
 @dataclass
@@ -51,18 +53,24 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    # Merge keys (`<<: *base`, docs/config.md): the merged pairs may be overridden by
+    # the mapping's own keys, as YAML specifies; only a key written twice in the
+    # mapping itself is a duplicate.
+    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged = len(node.value) - own  # flatten_mapping puts the merged pairs first
     out: dict = {}
-    for key_node, value_node in node.value:
+    own_keys: set = set()
+    for i, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=deep)
         try:
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(None, None, "a mapping key is not a plain value", key_node.start_mark) from None
-        if key in out:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark
-            )
+        if i >= merged:
+            if key in own_keys:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+            own_keys.add(key)
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
 
@@ -72,22 +80,12 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def read_yaml(path: str | Path) -> Any:
     """Read one YAML file safely; ConfigError on any problem."""
-    p = Path(path)
     name = str(path)
+    data = read_regular(path, MAX_FILE_BYTES, name)  # regular files only, never more than the limit
     try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ConfigError(name, "", f"cannot read file ({exc.strerror or exc.__class__.__name__})") from None
-    if p.is_dir():
-        raise ConfigError(name, "", "is a directory, expected a YAML file")
-    if size > MAX_FILE_BYTES:
-        raise ConfigError(name, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-    try:
-        text = p.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(name, "", "not a text file (invalid UTF-8)") from None
-    except OSError as exc:
-        raise ConfigError(name, "", f"cannot read file ({exc.strerror or exc.__class__.__name__})") from None
     return parse_yaml(text, name)
 
 
@@ -116,19 +114,37 @@ def parse_yaml(text: str, name: str) -> Any:
 
 
 def _check_size(data: Any, name: str) -> None:
-    """Count nodes as a consumer would see them (aliases expanded), up to MAX_NODES."""
+    """Count nodes as a consumer would see them (aliases expanded), up to MAX_NODES, and their depth.
+
+    Depth is bounded too (MAX_DEPTH): deeper documents pass the YAML parser but
+    overflow recursive consumers further on (pydantic's JSON serialisation stops at
+    a few hundred levels). Strings are checked to be valid Unicode.
+    """
     n = 0
-    stack = [data]
+    stack = [(data, 0)]
     while stack:
-        x = stack.pop()
+        x, depth = stack.pop()
         n += 1
         if n > MAX_NODES:
             raise ConfigError(name, "", f"the document expands to more than {MAX_NODES} values (aliases?)")
-        if isinstance(x, dict):
-            stack.extend(x.values())
-            stack.extend(x.keys())
-        elif isinstance(x, list):
-            stack.extend(x)
+        if isinstance(x, str):
+            _check_text(x, name)
+        elif isinstance(x, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise ConfigError(name, "", f"the document is nested too deeply (more than {MAX_DEPTH} levels)")
+            items = [*x.values(), *x.keys()] if isinstance(x, dict) else x
+            stack.extend((v, depth + 1) for v in items)
+
+
+def _check_text(text: str, name: str) -> None:
+    """Refuse strings that cannot be written as UTF-8 (lone surrogates from ``"\\udc80"`` escapes) or hold NUL."""
+    if "\x00" in text:  # a C string ends there: file names, CSV readers and terminals cut it
+        raise ConfigError(name, "", f"the text {text[:40]!r} holds a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        raise ConfigError(name, "", f"the text {shown[:40]!r} holds a lone surrogate, which is not valid Unicode") from None
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> None:
@@ -157,7 +173,11 @@ def _resolve(value: Any, kind: str, base_dir: Path, origins: dict[str, str], sec
     if not isinstance(value, str):
         return value
     if value.endswith((".yaml", ".yml")) or "/" in value or "\\" in value:
-        path = (base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
+        try:
+            path = (base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a loop of links
+            why = "the path contains a NUL byte" if isinstance(exc, ValueError) else str(exc)
+            raise ConfigError(origins.get("", "<config>"), section, f"cannot use {kind[:-1]} path ({why})") from None
     else:
         path = shipped(kind, value)
         if path is None:
@@ -165,7 +185,15 @@ def _resolve(value: Any, kind: str, base_dir: Path, origins: dict[str, str], sec
                 origins.get("", "<config>"), section,
                 f"unknown {kind[:-1]} '{value}'; shipped: {', '.join(shipped_names(kind)) or 'none'}",
             )
-    if not path.exists():  # name the field that points at it, not just the missing path
+    try:
+        found = path.exists()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long, a loop of links
+        why = "the path contains a NUL byte" if isinstance(exc, ValueError) else exc.strerror or str(exc)
+        raise ConfigError(origins.get("", "<config>"), section, f"cannot use {kind[:-1]} path ({why})") from None
+    if not found and path.is_symlink():
+        raise ConfigError(origins.get("", "<config>"), section,
+                          f"cannot use {kind[:-1]} path (a symbolic link that loops or points nowhere: {path})")
+    if not found:  # name the field that points at it, not just the missing path
         raise ConfigError(origins.get("", "<config>"), section, f"{kind[:-1]} file not found: {path}")
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -184,9 +212,17 @@ def _absolute_trace_files(workload: dict, base_dir: Path) -> None:
     for app in apps.values():
         arrival = app.get("arrival") if isinstance(app, dict) else None
         if isinstance(arrival, dict) and isinstance(arrival.get("file"), str):
-            f = Path(arrival["file"])
-            if not f.is_absolute():
-                arrival["file"] = str((base_dir / f).resolve())
+            arrival["file"] = _trace_path(arrival["file"], base_dir)
+
+
+def _trace_path(file: str, base_dir: Path) -> str:
+    """``file`` made absolute against ``base_dir``; ConfigError for a path that cannot be one."""
+    try:
+        f = Path(file)
+        return str(f if f.is_absolute() else (base_dir / f).resolve())
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a loop of links
+        why = "the path contains a NUL byte" if "\x00" in file else str(exc)
+        raise ConfigError(file.replace("\x00", "\\0"), "", f"cannot read trace file ({why})") from None
 
 
 def _inline_trace_files(data: dict) -> None:
@@ -208,7 +244,7 @@ def _inline_trace_files(data: dict) -> None:
         if isinstance(arrival, dict) and arrival.get("type") == "trace" and isinstance(arrival.get("file"), str):
             if arrival.get("times_ms") is not None:
                 continue  # both given: let validation report it
-            arrival["times_ms"] = read_trace(str(Path(arrival.pop("file")).resolve()))
+            arrival["times_ms"] = read_trace(_trace_path(arrival.pop("file"), Path.cwd()))
 
 
 def load_config(
@@ -231,6 +267,7 @@ def load_config(
     """
     origins: dict[str, str] = {}
     if isinstance(source, dict):
+        _check_size(source, "<inline>")
         data = copy.deepcopy(source)
         base_dir = Path.cwd()
         path = "<inline>"

@@ -375,6 +375,9 @@ class PlatformSpec(Strict):
     @model_validator(mode="after")
     def _references(self) -> PlatformSpec:
         kinds = {p.kind for p in self.processors.values()}
+        if "total" in self.processors:  # power.csv's SoC rows are labelled `total`
+            raise _FieldError("processors.total", "the name 'total' is reserved for the SoC total in power.csv; rename "
+                              "the processor")
         for pname, p in self.processors.items():
             if p.domain not in self.domains:
                 raise _FieldError(f"processors.{pname}.domain", f"unknown domain '{p.domain}'; "
@@ -544,12 +547,19 @@ Arrival = Annotated[
 class GeneratorSpec(Strict):
     """Random cAI DAGs: every job of the app gets its own graph drawn from a model mix."""
 
-    models: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    models: dict[str, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]] = Field(
         min_length=1, description="Model name -> relative weight in the mix."
     )
     tasks: tuple[int, int] = Field((1, 4), description="Inclusive range of the number of tasks.")
     edge_prob: Fraction = Field(0.5, description="Probability of an edge between two tasks in topological order.")
     transfer_ms: NonNegMs = 0.0
+
+    @field_validator("models")
+    @classmethod
+    def _some_weight(cls, v: dict[str, float]) -> dict[str, float]:
+        if not sum(v.values()) > 0:
+            raise ValueError("at least one model needs a weight above 0")
+        return v
 
     @field_validator("tasks")
     @classmethod
@@ -593,29 +603,31 @@ class AppSpec(Strict):
 
 
 def _find_cycle(preds: dict[str, list[str]]) -> list[str] | None:
-    """Return one cycle of a predecessor map, or None."""
-    state: dict[str, int] = {}
-    stack: list[str] = []
+    """Return one cycle of a predecessor map, or None.
 
-    def visit(n: str) -> list[str] | None:
-        state[n] = 1
-        stack.append(n)
-        for p in preds[n]:
-            if state.get(p) == 1:
-                return [*stack[stack.index(p):], p]
-            if p not in state:
-                found = visit(p)
-                if found:
-                    return found
-        state[n] = 2
-        stack.pop()
-        return None
-
-    for n in preds:
-        if n not in state:
-            found = visit(n)
-            if found:
-                return found
+    A depth-first search with an explicit stack: the depth of a DAG is the input's
+    size (a chain of thousands of tasks), so recursion would overflow the C stack
+    or hit Python's recursion limit.
+    """
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for root in preds:
+        if root in state:
+            continue
+        path: list[str] = [root]
+        state[root] = 1
+        todo = [iter(preds[root])]
+        while todo:
+            for p in todo[-1]:
+                if state.get(p) == 1:
+                    return [*path[path.index(p):], p]
+                if p not in state:
+                    state[p] = 1
+                    path.append(p)
+                    todo.append(iter(preds[p]))
+                    break
+            else:
+                state[path.pop()] = 2
+                todo.pop()
     return None
 
 

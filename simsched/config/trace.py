@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 from simsched.errors import ConfigError
+
+MAX_TRACE_BYTES = 64 * 1024 * 1024
+"""Largest trace CSV read (bytes): about 4 million arrival times."""
 
 
 def read_trace(path: str) -> list[float]:
@@ -17,11 +19,13 @@ def read_trace(path: str) -> list[float]:
     ConfigError
         When the file is unreadable, a value is not a number, negative, or out of order.
     """
-    p = Path(path)
+    from simsched.config.files import read_regular
+
+    data = read_regular(path, MAX_TRACE_BYTES, what="trace file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"cannot read trace file ({exc.__class__.__name__})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, "", "cannot read trace file (not UTF-8 text)") from None
     rows = list(csv.reader(text.splitlines()))
     col = 0
     if rows and rows[0] and not _is_number(rows[0][0].strip()):

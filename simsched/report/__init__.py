@@ -29,6 +29,15 @@ from simsched.result import TABLES, Result
 
 __all__ = ["chrome_trace", "mean_ci", "read_run", "summarize_runs", "write_trace"]
 
+_REQUIRED = {
+    "jobs": ("job_id", "app", "arrival_ms", "finish_ms", "deadline_ms", "latency_ms", "missed", "dropped"),
+    "tasks": ("job_id", "app", "task", "model", "processor", "state", "ready_ms", "start_ms", "finish_ms"),
+    "segments": ("job_id", "app", "task", "processor", "start_ms", "end_ms", "freq_mhz"),
+    "power": ("time_ms", "processor", "power_w"),
+    "frequency": ("time_ms", "domain", "freq_mhz"),
+}
+"""Columns every reader of a run directory may rely on (a damaged file lacking one is refused)."""
+
 _STR_COLUMNS = {"app": str, "task": str, "model": str, "processor": str, "domain": str, "state": str, "preds": str}
 
 
@@ -66,7 +75,9 @@ def read_run(run_dir: str | Path) -> Result:
             dtypes = {c: t for c, t in _STR_COLUMNS.items() if c in head}
             df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in head if c not in dtypes})
         except (OSError, ValueError, pd.errors.ParserError) as exc:
-            raise ConfigError(str(path), "", f"cannot read the table ({exc})") from None
+            message = " ".join(str(exc).split())[:200]
+            raise ConfigError(str(path), "", f"cannot read the table ({message})") from None
+        _check_table(df, name, path)
         tables[name] = df
     jobs = tables["jobs"]
     if "missed" in jobs:
@@ -79,4 +90,16 @@ def read_run(run_dir: str | Path) -> Result:
         summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(str(d / "summary.json"), "", f"cannot read the summary ({exc})") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("manifest", {}), dict):
+        raise ConfigError(str(d / "summary.json"), "", "not a run summary (expected a JSON object with a manifest)")
     return Result(summary=summary, **tables)
+
+
+def _check_table(df: pd.DataFrame, name: str, path: Path) -> None:
+    """Refuse a damaged table: a required column missing, or a time/number column that is not numeric."""
+    missing = [c for c in _REQUIRED[name] if c not in df.columns]
+    if missing:
+        raise ConfigError(str(path), "", f"damaged table: missing column(s) {', '.join(missing)}")
+    for c in df.columns:
+        if (c.endswith(("_ms", "_mhz", "_w")) or c == "job_id") and not pd.api.types.is_numeric_dtype(df[c]):
+            raise ConfigError(str(path), c, "damaged table: the column holds values that are not numbers")

@@ -304,6 +304,260 @@ CASES = [
 ]
 
 
+# ----------------------------------------------------------------- round two: special files, paths, text, depth
+
+
+def special(kind: str, where: str = "config") -> Builder:
+    """A builder: a FIFO or a device where a file is expected (the config itself, or a file it names)."""
+
+    def build(tmp_path: Path) -> tuple[Path, list[str]]:
+        if kind == "fifo":
+            target = tmp_path / "pipe"
+            os.mkfifo(target)
+        else:
+            target = Path(kind)
+        if where == "config":
+            return target, []
+        cfg = minimal()
+        if where == "trace":
+            cfg["workload"]["apps"]["camera"]["arrival"] = {"type": "trace", "file": str(target)}
+        else:
+            cfg[where] = str(target)
+        return write_config(tmp_path, cfg), []
+
+    return build
+
+
+def path_named(name: str, where: str) -> Builder:
+    """A builder: the minimal config naming ``name`` as its platform, workload or trace file."""
+
+    def build(tmp_path: Path) -> tuple[Path, list[str]]:
+        cfg = minimal()
+        if where == "trace":
+            cfg["workload"]["apps"]["camera"]["arrival"] = {"type": "trace", "file": name}
+        else:
+            cfg[where] = name
+        return write_config(tmp_path, cfg), []
+
+    return build
+
+
+def _self_link(name: str) -> Callable[[Path], Path]:
+    def make(tmp_path: Path) -> Path:
+        link = tmp_path / name
+        link.symlink_to(link)
+        return link
+
+    return make
+
+
+def linked(name: str, where: str) -> Builder:
+    """A builder: the config names a symbolic link that points at itself."""
+
+    def build(tmp_path: Path) -> tuple[Path, list[str]]:
+        link = _self_link(name)(tmp_path)
+        if where == "config":
+            return link, []
+        return path_named(str(link), where)(tmp_path)
+
+    return build
+
+
+def raw_yaml(text: str) -> Builder:
+    """A builder: the minimal experiment's text with a replacement applied (``old=>new``)."""
+    old, new = text.split("=>", 1)
+
+    def build(tmp_path: Path) -> tuple[Path, list[str]]:
+        base = MINIMAL.read_text(encoding="utf-8")
+        assert old in base, old
+        path = tmp_path / "experiment.yaml"
+        path.write_text(base.replace(old, new, 1), encoding="utf-8")
+        return path, []
+
+    return build
+
+
+def _total_processor(cfg: dict[str, Any], _tmp: Path) -> None:
+    procs = cfg["platform"]["processors"]
+    procs["total"] = procs.pop("cpu0")
+    cfg["platform"]["models"]["detector"]["latency_ms"] = {"total": 8.0}
+
+
+def _generator(models: dict[str, Any]) -> Callable[[dict[str, Any], Path], None]:
+    def fn(cfg: dict[str, Any], _tmp: Path) -> None:
+        app = cfg["workload"]["apps"]["camera"]
+        del app["graph"]
+        app["generator"] = {"models": models}
+
+    return fn
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _deep_params(cfg: dict[str, Any], _tmp: Path) -> None:
+    cfg["policy"] = {"name": "fifo", "params": {"x": _nested(200)}}
+
+
+def _deep_platform(cfg: dict[str, Any], _tmp: Path) -> None:
+    cfg["platform"]["description"] = _nested(100)
+
+
+def _long_cycle(cfg: dict[str, Any], _tmp: Path) -> None:
+    n = 3000  # deeper than Python's recursion limit: the cycle search must be iterative
+    graph = {f"t{i}": {"model": "detector", "after": [f"t{(i + 1) % n}"]} for i in range(n)}
+    cfg["workload"]["apps"]["camera"]["graph"] = graph
+
+
+def _trace_bytes(content: bytes) -> Callable[[dict[str, Any], Path], None]:
+    def fn(cfg: dict[str, Any], tmp: Path) -> None:
+        (tmp / "trace.csv").write_bytes(content)
+        cfg["workload"]["apps"]["camera"]["arrival"] = {"type": "trace", "file": "trace.csv"}
+
+    return fn
+
+
+def _platform_text(content: str | bytes) -> Callable[[dict[str, Any], Path], None]:
+    def fn(cfg: dict[str, Any], tmp: Path) -> None:
+        path = tmp / "board.yaml"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        cfg["platform"] = "board.yaml"
+
+    return fn
+
+
+def _workload_dir(cfg: dict[str, Any], tmp: Path) -> None:
+    (tmp / "wl.yaml").mkdir()
+    cfg["workload"] = "wl.yaml"
+
+
+def _out(value: str) -> Builder:
+    return setting("seed", 1, "--out", value)
+
+
+LONG_NAME = "n" * 300
+CASES += [
+    # --- special files: refused before reading, never blocking, never read without limit
+    Case("config-fifo", special("fifo"), ("not a regular file", "FIFO"), None, "pipe"),
+    Case("config-dev-zero", special("/dev/zero"), ("not a regular file", "device"), None, "/dev/zero"),
+    Case("config-dev-null", special("/dev/null"), ("not a regular file", "device"), None, "/dev/null"),
+    Case("config-dev-urandom", special("/dev/urandom"), "not a regular file", None, "/dev/urandom"),
+    Case("platform-fifo", special("fifo", "platform"), ("not a regular file", "FIFO"), None, "pipe"),
+    Case("platform-dev-zero", special("/dev/zero", "platform"), "not a regular file", None, "/dev/zero"),
+    Case("workload-fifo", special("fifo", "workload"), ("not a regular file", "FIFO"), None, "pipe"),
+    Case("workload-dev-zero", special("/dev/zero", "workload"), "not a regular file", None, "/dev/zero"),
+    Case("trace-fifo", special("fifo", "trace"), ("not a regular file", "FIFO"), None, "pipe"),
+    Case("trace-dev-zero", special("/dev/zero", "trace"), "not a regular file", None, "/dev/zero"),
+    Case("trace-dev-null", special("/dev/null", "trace"), "not a regular file", None, "/dev/null"),
+    Case("workload-is-directory", mutate(_workload_dir), "is a directory", None, "wl.yaml"),
+    # --- paths that cannot be paths
+    Case("config-self-link", linked("loop.yaml", "config"), ("cannot read file", "symbolic links"), None, "loop.yaml"),
+    Case("platform-self-link", linked("loop.yaml", "platform"), ("cannot use platform path", "loop"), "platform"),
+    Case("workload-self-link", linked("loop.yaml", "workload"), ("cannot use workload path", "loop"), "workload"),
+    Case("trace-self-link", linked("loop.csv", "trace"), ("cannot read trace file", "loop"), None, "loop.csv"),
+    Case("platform-nul-byte", path_named("a\x00b.yaml", "platform"), ("NUL character", "a\\x00b.yaml")),
+    Case("workload-nul-byte", path_named("a\x00b.yaml", "workload"), ("NUL character", "a\\x00b.yaml")),
+    Case("trace-nul-byte", path_named("a\x00b.csv", "trace"), ("NUL character", "a\\x00b.csv")),
+    Case("config-nul-byte", lambda tmp: (Path(str(tmp / "a") + "\x00b.yaml"), []), ("cannot read file", "NUL"), None,
+         "a\\0b.yaml"),
+    Case("config-long-name", lambda tmp: (tmp / (LONG_NAME + ".yaml"), []), ("cannot read file", "too long"), None, LONG_NAME),
+    Case("platform-long-name", path_named(LONG_NAME + ".yaml", "platform"), "too long", "platform"),
+    Case("trace-long-name", path_named(LONG_NAME + ".csv", "trace"), ("cannot read trace file", "too long"), None, LONG_NAME),
+    # --- output targets that must never be written or removed
+    Case("out-empty", _out(""), "is empty", None, "--out"),
+    Case("out-blank", _out("   "), "is empty", None, "--out"),
+    Case("out-root", _out("/"), "ancestors", None, "/"),
+    Case("out-nul-byte", _out("run\x00x"), "NUL", None, "--out"),
+    Case("out-long-name", _out(LONG_NAME), "too long", None, LONG_NAME),
+    Case("out-inside-dev-null", _out("/dev/null/run"), "is not a directory", None, "/dev/null/run"),
+    Case("out-is-dev-null", setting("seed", 1, "--out", "/dev/null", "--force"), "not a directory", None, "/dev/null"),
+    Case("stream-without-out", setting("seed", 1, "--stream", "--out", ""), ("--stream", "give --out DIR")),
+    # --- text that cannot be written
+    Case("surrogate-app-name", raw_yaml('    camera:=>    "cam\\udc80":'), "lone surrogate"),
+    Case("surrogate-task-name", raw_yaml('        detect: {model: detector}=>        "d\\ud800": {model: detector}'),
+         "lone surrogate"),
+    Case("surrogate-platform-name", raw_yaml("  name: one-core=>  name: \"core\\udfff\""), "lone surrogate"),
+    Case("surrogate-in-set", setting("seed", 1, "--set", 'platform.name="x\\udc80"'), "lone surrogate", None, "--set"),
+    Case("surrogate-description", raw_yaml("seed: 1=>seed: 1\ndescription: \"\\udc00\""), "lone surrogate"),
+    Case("nul-in-yaml-string", raw_yaml("  name: one-core=>  name: \"core\\0\""), "NUL"),
+    # --- names that collide
+    Case("processor-named-total", mutate(_total_processor), "reserved", "platform.processors.total"),
+    Case("duplicate-key-nested", raw_yaml("      deadline_ms: 100=>      deadline_ms: 100\n      deadline_ms: 50"),
+         "duplicate key 'deadline_ms'"),
+    Case("duplicate-key-beside-merge",
+         raw_yaml("    full: {budget_w: 5.0}=>    full: &f {budget_w: 5.0}\n    quarter:\n      <<: *f\n      budget_w: 1.5\n"
+                  "      budget_w: 1.2"), "duplicate key 'budget_w'"),
+    Case("merge-of-a-scalar", raw_yaml("    full: {budget_w: 5.0}=>    full: {<<: 3, budget_w: 5.0}"), "mappings for merging"),
+    # --- random DAG generators
+    Case("generator-weight-infinite", mutate(_generator({"detector": float("inf")})), "finite",
+         f"{APP}.generator.models.detector"),
+    Case("generator-weight-nan", mutate(_generator({"detector": float("nan")})), "finite",
+         f"{APP}.generator.models.detector"),
+    Case("generator-weight-negative", mutate(_generator({"detector": -1.0})), "greater than or equal to 0",
+         f"{APP}.generator.models.detector"),
+    Case("generator-weight-huge", mutate(_generator({"detector": 1e300})), "less than or equal to",
+         f"{APP}.generator.models.detector"),
+    Case("generator-weights-all-zero", mutate(_generator({"detector": 0.0})), "weight above 0", f"{APP}.generator.models"),
+    Case("generator-no-models", mutate(_generator({})), "at least 1", f"{APP}.generator.models"),
+    Case("generator-unknown-model", mutate(_generator({"ghost": 1.0})), "ghost"),
+    Case("generator-tasks-reversed", setting(f"{APP}.graph", None, "--set",
+                                             f"{APP}.generator={{models: {{detector: 1}}, tasks: [5, 2]}}"),
+         "1 <= low <= high", f"{APP}.generator.tasks"),
+    Case("generator-tasks-huge", setting(f"{APP}.graph", None, "--set",
+                                         f"{APP}.generator={{models: {{detector: 1}}, tasks: [1, 100000]}}"),
+         "1 <= low <= high", f"{APP}.generator.tasks"),
+    # --- depth
+    Case("deep-policy-params", mutate(_deep_params), "nested too deeply"),
+    Case("deep-platform-value", mutate(_deep_platform), "nested too deeply"),
+    Case("deep-set-value", setting("seed", 1, "--set", "policy.params.x=" + "[" * 300 + "]" * 300), "nested too deeply",
+         None, "--set"),
+    Case("deep-set-mapping", setting("seed", 1, "--set", "policy.params.x=" + "{a: " * 100 + "1" + "}" * 100),
+         "nested too deeply", None, "--set"),
+    Case("long-cycle", mutate(_long_cycle), "cycle", f"{APP}.graph"),
+    # --- trace files
+    Case("trace-file-latin1", mutate(_trace_bytes("10\n20\ncaf\xe9\n".encode("latin-1"))), "not UTF-8", None, "trace.csv"),
+    Case("trace-file-infinite", mutate(_trace_file("10\ninf\n")), "finite", "line 2", "trace.csv"),
+    Case("trace-file-nan", mutate(_trace_file("10\nnan\n")), "finite", "line 2", "trace.csv"),
+    Case("trace-file-no-column", mutate(_trace_file("when\n10\n")), "no time_ms column", "time_ms", "trace.csv"),
+    Case("trace-file-empty-cell", mutate(_trace_file("time_ms,x\n10,1\n,2\n")), "not a number", "line 2", "trace.csv"),
+    # --- referenced files that are themselves broken
+    Case("platform-file-binary", mutate(_platform_text(bytes(range(256)))), "not a text file", None, "board.yaml"),
+    Case("platform-file-list", mutate(_platform_text("- a\n- b\n")), "expected a mapping", None, "board.yaml"),
+    Case("platform-file-tag", mutate(_platform_text("name: !!python/name:os.system x\n")), "unsupported YAML tag", None,
+         "board.yaml"),
+    Case("platform-file-surrogate", mutate(_platform_text('name: "\\udc80"\n')), "lone surrogate", None, "board.yaml"),
+    Case("platform-file-deep", mutate(_platform_text("name: x\nd: " + "[" * 100 + "]" * 100 + "\n")), "nested too deeply",
+         None, "board.yaml"),
+    Case("platform-file-duplicate", mutate(_platform_text("name: x\nname: y\n")), "duplicate key 'name'", None,
+         "board.yaml"),
+    # --- more numbers out of range
+    Case("activity-zero", setting(f"{MODEL}.activity", 0), "greater than 0", f"{MODEL}.activity"),
+    Case("segments-zero", setting(f"{MODEL}.segments", 0), "greater than or equal to 1", f"{MODEL}.segments"),
+    Case("compute-fraction-above-one", setting(f"{MODEL}.compute_fraction", 1.5), "less than or equal to 1",
+         f"{MODEL}.compute_fraction"),
+    Case("capacity-huge", setting(f"{CPU0}.capacity", 10**9), "less than or equal to 1024", f"{CPU0}.capacity"),
+    Case("opp-frequency-negative", setting("platform.domains.little.opps", [[-500, 600], [1000, 800]]), "greater than 0",
+         "platform.domains.little.opps"),
+    Case("switch-negative", setting("platform.domains.little.switch_ms", -1), "greater than or equal to 0",
+         "platform.domains.little.switch_ms"),
+    Case("priority-huge", setting(f"{APP}.priority", 10**6), "less than or equal to 1000", f"{APP}.priority"),
+    Case("seed-huge", setting("seed", 2**70), "less than or equal to", "seed"),
+    Case("limits-zero", setting("limits", {"max_events": 0}), "greater than or equal to 1", "limits.max_events"),
+    Case("limits-unknown-key", setting("limits", {"max_memory": 1}), "unknown field", "limits.max_memory"),
+    Case("population-zero", setting(f"{APP}.arrival", {"type": "closed", "population": 0}), "greater than or equal to 1",
+         f"{APP}.arrival.population"),
+    Case("bursty-missing-on", setting(f"{APP}.arrival", {"type": "bursty", "rate_hz": 5, "off_ms": 10}),
+         "required field is missing", f"{APP}.arrival.on_ms"),
+]
+
+
 def _ids(cases: list[Case]) -> list[str]:
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be distinct"
@@ -317,7 +571,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def test_catalogue_is_large_and_distinct() -> None:
-    assert len(set(_ids(CASES))) >= 30
+    assert len(set(_ids(CASES))) >= 150
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
