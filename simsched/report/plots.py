@@ -518,7 +518,7 @@ def fit_ticklabels(axes: Axes | Sequence[Axes], labels: Sequence[str], *, key_ax
     The labels' sizes are measured (``get_window_extent``) against the spacing of the
     ticks once the figure's layout is done, and the first fitting form is taken:
     horizontal; rotated 90 degrees; numbers 1..n with a key ``n = label`` added to the
-    legend of ``key_ax``; every k-th number. A margin of 15 % allows for the layout
+    legend of ``key_ax`` (unless the figure shows that key already); every k-th number. A margin of 15 % allows for the layout
     moving a little when later panels are added.
 
     Parameters
@@ -573,7 +573,11 @@ def fit_ticklabels(axes: Axes | Sequence[Axes], labels: Sequence[str], *, key_ax
             a.set_xticks(ticks, labels, rotation=90, ha="center")
         return "rotated90"
     numbers = [str(i + 1) for i in ticks]
-    _add_key(key_ax or panels[-1], labels)
+    key = [f"{i + 1} = {lab}" for i, lab in enumerate(labels)]
+    shown = any(a.get_legend() is not None and [t.get_text() for t in a.get_legend().get_texts()][-n:] == key
+                for a in fig.axes)
+    if not shown:  # one key per figure: panels of a second metric in the same figure share it
+        _add_key(key_ax or panels[-1], labels)
     for a in panels:
         a.set_xticks(ticks, numbers, rotation=0, ha="center")
     fig.draw_without_rendering()  # the key takes room beside the panels

@@ -388,13 +388,15 @@ def test_comparison_tick_labels_never_overlap(n_policies: int) -> None:
         assert _no_overlap(labels)
         if n_policies == 3:  # few policies keep their names
             assert [t.get_text() for t in labels] == [f"a-rather-long-policy-name-{i}" for i in range(3)]
-    if n_policies == 25:  # too many to name under the bars: numbered, with the key in the legend
+    if n_policies == 25:  # too many to name under the bars: numbered, with the key in the legend, once per figure
         texts = legend_texts(llm.axes[-1])
         assert "1 = a-rather-long-policy-name-0" in texts and "25 = a-rather-long-policy-name-24" in texts
+        keys = [a for a in fig.axes if any(t.startswith("1 = ") for t in legend_texts(a))]
+        assert len(keys) == 1
 
 
 def test_fit_ticklabels_steps_from_horizontal_to_rotated_to_numbered() -> None:
-    for n, width, expected in ((3, 6.0, "horizontal"), (8, 4.0, "rotated90"), (200, 4.0, "thinned")):
+    for n, width, expected in ((3, 6.0, "horizontal"), (8, 4.0, "rotated90"), (60, 4.0, "thinned")):
         ax = Figure(figsize=(width, 3.0), layout="constrained").subplots()
         ax.bar(range(n), np.ones(n))
         labels = [f"policy-{i}" for i in range(n)]
