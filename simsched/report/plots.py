@@ -646,8 +646,13 @@ def latency_cdf(runs: pd.DataFrame, ax: Axes | None = None, *, by_app: bool = Tr
             x = np.concatenate([[x[0]], x])
             a.step(x, y, where="post", color=style[pol]["color"], linestyle=style[pol]["linestyle"], label=pol,
                    gid=f"{gid}{pol}")
+        if not len(rows):
+            a.text(0.5, 0.5, "no finished jobs", ha="center", va="center", transform=a.transAxes, fontsize="small")
         if logx:
+            from matplotlib.ticker import NullFormatter
+
             a.set_xscale("log")
+            a.xaxis.set_minor_formatter(NullFormatter())  # minor labels (2x10^1 ...) would overprint the decades
         a.set_ylim(0.0, 1.02)
         a.grid(alpha=0.3)
 
@@ -667,8 +672,9 @@ def latency_cdf(runs: pd.DataFrame, ax: Axes | None = None, *, by_app: bool = Tr
         a.set_gid(f"facet:{app}")
         a.tick_params(labelsize="x-small")
         a.set_xlabel("latency (ms)", fontsize="small")
-    for a in axes[:: min(len(axes), 4) if len(axes) > 1 else 1]:
-        a.set_ylabel("fraction of finished jobs", fontsize="small")
+    for a in axes:
+        if a.get_subplotspec().colspan.start == 0:  # first column only: the rows share their y axis
+            a.set_ylabel("fraction of finished jobs", fontsize="small")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=style[p]["color"], linestyle=style[p]["linestyle"], label=p) for p in policies]
