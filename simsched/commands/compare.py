@@ -222,7 +222,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(changes)
     if out is not None:
         try:
-            written = write_outputs(comp, out, plots=args.plots, trace=args.trace)
+            written = write_outputs(comp, out, plots=args.plots, trace=args.trace, svg=args.svg)
         except OSError as exc:
             raise ConfigError(args.out, "", f"cannot write the outputs ({exc.strerror or exc})") from None
         print(f"wrote {len(written)} files to {out}", file=sys.stderr)
@@ -254,8 +254,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", "-o", metavar="DIR", help="write runs.csv and summary.csv (and figures, traces) here")
     p.add_argument("--force", action="store_true", help="overwrite files in a non-empty --out directory")
     p.add_argument("--plots", action="store_true",
-                   help=f"with --out: figures (PNG, SVG), and a Gantt chart (first {GANTT_WINDOW_MS:g} ms after the warm-up) "
+                   help=f"with --out: figures (PNG; --svg adds SVG), and a Gantt chart (first {GANTT_WINDOW_MS:g} ms after the warm-up) "
                    "and power trace of the first seed per policy")
+    p.add_argument("--svg", action="store_true", help="with --plots: also write each figure as SVG (large for long runs)")
     p.add_argument("--trace", action="store_true", help="with --out: trace_<policy>.json of the first seed (open in https://ui.perfetto.dev)")
     p.add_argument("--jobs", "-j", default="1", metavar="N", help="worker processes (default 1); results do not depend on it")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster (tcp://host:8786); needs simsched[dask]")

@@ -1,8 +1,9 @@
 """``simsched plot RUN_DIR`` and ``simsched trace RUN_DIR``: figures and a Perfetto trace of a run directory.
 
 A run directory is what ``simsched run CONFIG --out DIR`` writes (the CSV tables and
-``summary.json``). ``plot`` writes PNG and SVG figures (Gantt chart, power trace,
-frequency trace); ``trace`` writes a Chrome trace-event JSON file to open at
+``summary.json``). ``plot`` writes PNG figures (Gantt chart, power trace, frequency
+trace; SVG too with ``--svg``), of the whole run or of the window ``--from-ms T0
+--to-ms T1``; ``trace`` writes a Chrome trace-event JSON file to open at
 https://ui.perfetto.dev.
 """
 
@@ -37,19 +38,26 @@ def make_plots(
     kinds: tuple[str, ...] = KINDS,
     t0: float | None = None,
     t1: float | None = None,
+    *,
+    formats: tuple[str, ...] = ("png",),
+    labels: bool = False,
 ) -> list[Path]:
-    """Write figures of a run directory as PNG and SVG.
+    """Write figures of a run directory (PNG by default).
 
     Parameters
     ----------
     run_dir : str or Path
         A run directory.
     out : str or Path
-        Output folder (created); files ``gantt``, ``power``, ``frequency`` + ``.png``/``.svg``.
+        Output folder (created); files ``gantt``, ``power``, ``frequency`` + one extension per format.
     kinds : tuple of str, default all
         Which figures.
     t0, t1 : float, optional
-        Time window of the Gantt chart and power trace (ms); default the whole run.
+        Time window of the figures (ms); default the whole run.
+    formats : tuple of str, default ("png",)
+        File formats (``("png", "svg")`` adds SVG, which is large for long runs).
+    labels : bool, default False
+        Write model names on the Gantt chart's bars wide enough to hold them.
 
     Returns
     -------
@@ -71,21 +79,22 @@ def make_plots(
     written: list[Path] = []
     if "gantt" in kinds:
         fig = Figure(figsize=(12.0, 1.4 + 0.45 * len(procs)), layout="constrained")
-        ax = plots.gantt(run.tasks, run.segments, run.jobs, ax=fig.subplots(), t0=t0, t1=t1, processors=procs)
+        ax = plots.gantt(run.tasks, run.segments, run.jobs, ax=fig.subplots(), t0=t0, t1=t1, processors=procs,
+                          labels=labels)
         ax.set_title(title + window)
-        written += plots.save_figure(fig, out / "gantt")
+        written += plots.save_figure(fig, out / "gantt", formats)
     if "power" in kinds:
         fig = Figure(figsize=(12.0, 4.0), layout="constrained")
         ax = plots.power_trace(run.power, s.get("budget_w"), ax=fig.subplots(), t_end=end, t0=t0, t1=t1, processors=procs)
         ax.set_title(title + window)
-        written += plots.save_figure(fig, out / "power")
+        written += plots.save_figure(fig, out / "power", formats)
     if "frequency" in kinds:
         fig = Figure(figsize=(12.0, 3.5), layout="constrained")
         ax = plots.frequency_trace(run.frequency, ax=fig.subplots(), t_end=end)
         if t0 is not None or t1 is not None:
             ax.set_xlim(t0, t1)
         ax.set_title(title + window)
-        written += plots.save_figure(fig, out / "frequency")
+        written += plots.save_figure(fig, out / "frequency", formats)
     return written
 
 
@@ -146,7 +155,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     read_run(args.run_dir)  # a clear error for a bad run directory before matplotlib loads
     try:
-        written = make_plots(args.run_dir, out, kinds, t0, t1)
+        written = make_plots(args.run_dir, out, kinds, t0, t1, formats=("png", "svg") if args.svg else ("png",),
+                             labels=args.labels)
     except OSError as exc:
         raise ConfigError(str(out), "", f"cannot write the figures ({exc.strerror or exc})") from None
     for p in written:
@@ -180,15 +190,21 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``simsched plot`` and ``simsched trace`` to the command line."""
-    p = subparsers.add_parser("plot", help="figures (PNG, SVG) of a run directory (Gantt chart, power, frequency) or a sweep directory",
-                              description="Draw figures of a run directory written by `simsched run --out`.")
+    p = subparsers.add_parser(
+        "plot", help="figures (PNG) of a run directory (Gantt chart, power, frequency) or a sweep directory",
+        description="Draw figures of a run directory written by `simsched run --out`: a Gantt chart (one row per "
+                    "processor, bars coloured by app; hatched = frozen and resumed, black outline = migrated, a row "
+                    "split in lanes = tasks at once on a multi-slot processor, red x = finished after its deadline), "
+                    "the power trace and the frequency trace. --from-ms/--to-ms zoom into a time window. "
+                    "On a sweep directory (results.csv): each metric against each numeric swept key, a line per policy, 95%% CI bands.")
     p.add_argument("run_dir", metavar="RUN_DIR",
-                   help="a run directory (jobs.csv ... summary.json), or a sweep directory (results.csv): "
-                   "metrics against each numeric swept key, a line per policy, 95%% CI bands")
+                   help="a run directory (jobs.csv ... summary.json), or a sweep directory (results.csv)")
     p.add_argument("--out", "-o", metavar="DIR", help="output folder (default RUN_DIR/plots)")
     p.add_argument("--kind", choices=[*KINDS, "all"], default="all", help="which figure (default all)")
-    p.add_argument("--from-ms", metavar="T", help="start of the time window (ms)")
-    p.add_argument("--to-ms", metavar="T", help="end of the time window (ms)")
+    p.add_argument("--from-ms", metavar="T", help="start of the time window in ms of simulated time (default 0)")
+    p.add_argument("--to-ms", metavar="T", help="end of the time window in ms (default the end of the run)")
+    p.add_argument("--svg", action="store_true", help="write SVG files as well as PNG")
+    p.add_argument("--labels", action="store_true", help="write model names on the Gantt chart's bars")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     p.set_defaults(func=cmd_plot)
 

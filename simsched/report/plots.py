@@ -9,8 +9,13 @@ Artists carry a ``gid`` so that their content can be found again (and is tested)
 ``gantt:<processor>`` for a Gantt row, ``gantt-frozen:<processor>`` for its hatched
 overlay, ``deadline-miss`` for the miss markers, ``power:<layer>`` for a power
 layer, ``power-total`` and ``budget`` for the total and budget lines,
-``freq:<domain>``, ``cdf:<app>:<policy>`` and ``point:<policy>``; bar containers are
-labelled (policy or metric).
+``freq:<domain>``, ``cdf:<app>:<policy>`` and ``point:<policy>``, ``gantt-label:<processor>``
+for the model names written on bars; bar containers are labelled (policy or metric).
+Comparison figures facet by app (one small panel per app, titled with the app); their
+panels carry ``facet:<app>`` as gid (``facet:all`` for the overall value).
+
+Tick labels are fitted after layout (:func:`fit_ticklabels`): horizontal, else rotated,
+else numbered with a key in the legend, so they never overlap.
 
 Times are in ms, power in W, energy in J on the axes (mJ in the tables).
 """
@@ -33,8 +38,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 ROW_HEIGHT = 0.8
+PNG_ONLY = ("png",)
+"""Formats of the CLI's figures by default; SVG is written on request (``--svg``)."""
 LINESTYLES = ("-", "--", ":", "-.")
 FROZEN_HATCH = "////"
+MARKING_LABELS = {
+    "frozen": "hatched: frozen & resumed",
+    "migrated": "outlined: migrated",
+    "lanes": "split row: tasks at once (capacity > 1)",
+    "late": "x: finished after deadline",
+}
+"""Legend text of each Gantt marking."""
 RATE_METRICS = rate_metrics()
 
 
@@ -89,7 +103,7 @@ def policy_colors(policies: Sequence[str]) -> dict[str, Any]:
     return {p: cmap(i % cmap.N) for i, p in enumerate(dict.fromkeys(policies))}
 
 
-def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[Path]:
+def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = ("png",), dpi: int = 150) -> list[Path]:
     """Save a figure in several formats.
 
     Parameters
@@ -97,7 +111,7 @@ def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", 
     fig : Figure
         The figure.
     stem : str or Path
-        Output path without extension (``out/gantt`` writes ``out/gantt.png`` and ``out/gantt.svg``).
+        Output path without extension (``out/gantt`` writes ``out/gantt.png``, and ``out/gantt.svg`` with ``formats=("png", "svg")``).
     formats : sequence of str, default ("png", "svg")
         File extensions.
     dpi : int, default 150
@@ -155,6 +169,8 @@ def gantt(
     t1: float | None = None,
     *,
     processors: Sequence[str] | None = None,
+    labels: bool = False,
+    markings: str = "present",
 ) -> Axes:
     """Gantt chart: one row per processor, one bar per execution segment, coloured by app.
 
@@ -174,16 +190,24 @@ def gantt(
     processors : sequence of str, optional
         Rows from top to bottom (idle processors included); default the processors of
         ``segments`` and ``tasks`` in sorted order.
+    labels : bool, default False
+        Write the model's name (``tasks.model``) on every bar wide enough to hold it
+        (text artists with ``gid`` ``gantt-label:<processor>``).
+    markings : {"present", "all"}, default "present"
+        Which markings the legend explains: those that occur in the window, or all four
+        (a key for readers new to the chart).
 
     Returns
     -------
     Axes
         One ``broken_barh`` collection per processor row (``gid`` ``gantt:<processor>``)
-        holding one rectangle per segment in the window. Segments of tasks that were
-        frozen and resumed (``freezes`` > 0) get a hatched overlay; segments of migrated
-        tasks (``migrations`` > 0) a black outline. A processor running several tasks
-        at once (capacity > 1) splits its row into lanes. The legend lists the apps,
-        then the markings present.
+        holding one rectangle per segment in the window, without edges (so dense rows
+        keep their colour). Segments of tasks that were frozen and resumed
+        (``freezes`` > 0) get a hatched overlay; segments of migrated tasks
+        (``migrations`` > 0) a black outline. A processor running several tasks at once
+        (capacity > 1) splits its row into lanes, one per concurrent task. A red ``x``
+        marks a late task. The legend lists the apps, then the markings
+        (:data:`MARKING_LABELS`).
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -202,13 +226,16 @@ def gantt(
     hi = math.inf if t1 is None else float(t1)
     if t0 is not None or t1 is not None:
         seg = seg[(seg["end_ms"] >= lo) & (seg["start_ms"] <= hi)]
+    if markings not in ("present", "all"):
+        raise ValueError(f"markings must be 'present' or 'all', got {markings!r}")
     key = ["job_id", "task"]
-    flags = tasks.reindex(columns=[*key, "freezes", "migrations"]).drop_duplicates(key)
+    flags = tasks.reindex(columns=[*key, "freezes", "migrations", "model"]).drop_duplicates(key)
     seg = seg.merge(flags, on=key, how="left", validate="many_to_one")
     seg["freezes"] = seg["freezes"].fillna(0)
     seg["migrations"] = seg["migrations"].fillna(0)
 
-    any_frozen = any_migrated = False
+    any_frozen = any_migrated = any_lanes = False
+    span = (min(hi, float(seg["end_ms"].max())) - max(lo, float(seg["start_ms"].min()))) if len(seg) else 0.0
     for proc in processors:
         rows = seg[seg["processor"].astype(str) == proc]
         y = row_of[proc]
@@ -217,6 +244,7 @@ def gantt(
         lane = assign_lanes(start, end) if len(rows) else np.zeros(0, dtype=int)
         n_lanes = int(lane.max()) + 1 if len(lane) else 1
         h = ROW_HEIGHT / n_lanes
+        any_lanes |= n_lanes > 1
         bottom = y - ROW_HEIGHT / 2
         migrated = rows["migrations"].to_numpy() > 0
         frozen = rows["freezes"].to_numpy() > 0
@@ -227,12 +255,16 @@ def gantt(
         coll = ax.broken_barh(
             xr, (bottom, h),
             facecolors=[colors[str(a)] for a in rows["app"]] or "none",
-            edgecolors=["black" if m else "white" for m in migrated] or "none",
-            linewidths=[1.2 if m else 0.3 for m in migrated] or 0.0,  # a thin white edge separates back-to-back segments
+            # no edge but on migrated segments: white edges wash out rows of many short segments
+            edgecolors=["black" if m else "none" for m in migrated] or "none",
+            linewidths=[1.2 if m else 0.0 for m in migrated] or 0.0,
             gid=f"gantt:{proc}",
         )
         if n_lanes > 1:
             _set_lanes(coll, xr, bottom, h, lane)
+        if labels and len(rows) and span > 0:
+            faces = [colors[str(a)] for a in rows["app"]]
+            _label_bars(ax, rows["model"].astype(str).tolist(), faces, start, end, bottom + (lane + 0.5) * h, span, h, proc)
         if frozen.any():
             fx = [r for r, f in zip(xr, frozen, strict=True) if f]
             over = ax.broken_barh(fx, (bottom, h), facecolors="none", edgecolors="0.15", linewidths=0.0,
@@ -240,7 +272,7 @@ def gantt(
             if n_lanes > 1:
                 _set_lanes(over, fx, bottom, h, lane[frozen])
 
-    if jobs is not None and len(jobs):
+    if jobs is not None and len(jobs) and "deadline_ms" in jobs:
         jm = jobs[["job_id", "deadline_ms", "missed"]]
         late = tasks.merge(jm, on="job_id", how="inner")
         late = late[
@@ -253,7 +285,7 @@ def gantt(
         if len(late):
             ax.plot(late["finish_ms"].to_numpy(dtype=float), [row_of[str(p)] for p in late["processor"]],
                     linestyle="none", marker="x", color="red", markersize=6, markeredgewidth=1.5, gid="deadline-miss")
-            miss_handle = Line2D([], [], linestyle="none", marker="x", color="red", label="finished after deadline")
+            miss_handle = Line2D([], [], linestyle="none", marker="x", color="red", label=MARKING_LABELS["late"])
         else:
             miss_handle = None
     else:
@@ -268,15 +300,36 @@ def gantt(
     ax.grid(axis="x", alpha=0.3)
     shown = sorted({str(a) for a in seg["app"]}) if len(seg) else []
     handles: list[Any] = [Patch(facecolor=colors[a], label=a) for a in shown]
-    if any_frozen:
-        handles.append(Patch(facecolor="white", edgecolor="0.15", hatch=FROZEN_HATCH, label="frozen & resumed"))
-    if any_migrated:
-        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=1.2, label="migrated"))
-    if miss_handle is not None:
-        handles.append(miss_handle)
+    every = markings == "all"
+    if any_frozen or every:
+        handles.append(Patch(facecolor="white", edgecolor="0.15", hatch=FROZEN_HATCH, label=MARKING_LABELS["frozen"]))
+    if any_migrated or every:
+        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=1.2, label=MARKING_LABELS["migrated"]))
+    if any_lanes or every:
+        handles.append(Patch(facecolor="0.6", edgecolor="white", hatch="--", label=MARKING_LABELS["lanes"]))
+    if miss_handle is not None or every:
+        handles.append(miss_handle or Line2D([], [], linestyle="none", marker="x", color="red", label=MARKING_LABELS["late"]))
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
     return ax
+
+
+def _label_bars(ax: Axes, names: list[str], faces: list[Any], start: np.ndarray, end: np.ndarray, y: np.ndarray,
+                span: float, h: float, proc: str) -> None:
+    """Write each model name centred on its bar when the bar is wide enough for it.
+
+    The width needed is estimated from the characters (about 1/110 of the window per
+    character at the default size on a 12-inch chart), so no renderer is needed; the
+    text is clipped to the axes in any case.
+    """
+    per_char = span / 110.0
+    size = max(5.0, min(8.0, 40.0 * h))
+    for name, face, x0, x1, yy in zip(names, faces, start, end, y, strict=True):
+        if name and name != "nan" and (x1 - x0) >= per_char * (len(name) + 1):
+            # dark text on light bars, white on dark ones (relative luminance, ITU-R BT.709 weights)
+            lum = 0.2126 * face[0] + 0.7152 * face[1] + 0.0722 * face[2]
+            ax.text((x0 + x1) / 2, yy, name, ha="center", va="center", fontsize=size, color="black" if lum > 0.5 else "white",
+                    clip_on=True, gid=f"gantt-label:{proc}")
 
 
 def _set_lanes(coll: Any, xr: Sequence[tuple[float, float]], bottom: float, h: float, lane: np.ndarray) -> None:
@@ -389,8 +442,171 @@ def frequency_trace(frequency: pd.DataFrame, ax: Axes | None = None, *, t_end: f
 # ----------------------------------------------------------------------------- comparisons
 
 
-def latency_cdf(runs: pd.DataFrame, ax: Axes | None = None, *, by_app: bool = True, logx: bool | None = None) -> Axes:
-    """Empirical CDF of job latency per (app, policy), pooled over seeds.
+def policy_styles(policies: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """A distinct look per policy: colour, line style and marker, stable in the given order.
+
+    Eight colours (Dark2) cycle first, then the line style and marker change, so up to
+    32 policies stay distinguishable in line and scatter plots.
+
+    Parameters
+    ----------
+    policies : sequence of str
+        Policy names in display order.
+
+    Returns
+    -------
+    dict
+        Policy name -> ``{"color", "linestyle", "marker"}`` (matplotlib keyword arguments).
+    """
+    from matplotlib import colormaps
+
+    cmap = colormaps["Dark2"]
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+    out = {}
+    for i, p in enumerate(dict.fromkeys(policies)):
+        out[p] = {"color": cmap(i % cmap.N), "linestyle": LINESTYLES[(i // cmap.N) % len(LINESTYLES)],
+                  "marker": markers[(i // cmap.N + i) % len(markers)]}
+    return out
+
+
+def facet_axes(n: int, ax: Axes | None = None, *, figsize: tuple[float, float] | None = None,
+               ncols: int | None = None, sharey: bool = True) -> tuple[Figure, list[Axes]]:
+    """A grid of ``n`` small panels, in the place of ``ax`` or in a new figure.
+
+    Parameters
+    ----------
+    n : int
+        Number of panels (at least 1).
+    ax : Axes, optional
+        A panel of an existing figure to split (it is removed and its area reused), so a
+        caller that lays out one Axes per figure gets small multiples in its place.
+    figsize : (float, float), optional
+        Size of a new figure (inches); default grows with the grid.
+    ncols : int, optional
+        Columns; default up to 4, as square as possible.
+    sharey : bool, default True
+        Share the y axis along each row (same scale for every app).
+
+    Returns
+    -------
+    (Figure, list of Axes)
+        The figure and the ``n`` panels in reading order; unused grid cells are not created.
+    """
+    n = max(1, int(n))
+    ncols = ncols or min(n, 4, max(1, math.ceil(math.sqrt(n))))
+    nrows = math.ceil(n / ncols)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=figsize or (2.0 + 3.2 * ncols, 0.8 + 2.8 * nrows), layout="constrained")
+        grid = fig.add_gridspec(nrows, ncols)
+    else:
+        fig = ax.figure
+        spec = ax.get_subplotspec()
+        ax.remove()
+        grid = spec.subgridspec(nrows, ncols)
+    axes: list[Axes] = []
+    for i in range(n):
+        r = i // ncols
+        share = axes[r * ncols] if sharey and i % ncols else None
+        axes.append(fig.add_subplot(grid[r, i % ncols], sharey=share))
+    return fig, axes
+
+
+def fit_ticklabels(axes: Axes | Sequence[Axes], labels: Sequence[str], *, key_ax: Axes | None = None) -> str:
+    """Set the x tick labels of panels so that none overlaps: horizontal, else rotated, else numbered.
+
+    The labels' sizes are measured (``get_window_extent``) against the spacing of the
+    ticks once the figure's layout is done, and the first fitting form is taken:
+    horizontal; rotated 90 degrees; numbers 1..n with a key ``n = label`` added to the
+    legend of ``key_ax`` (unless the figure shows that key already); every k-th number. A margin of 15 % allows for the layout
+    moving a little when later panels are added.
+
+    Parameters
+    ----------
+    axes : Axes or sequence of Axes
+        Panels whose ticks are at x = 0..n-1 (the same labels on each).
+    labels : sequence of str
+        The full labels.
+    key_ax : Axes, optional
+        Where the key of numbered labels goes (default the last panel).
+
+    Returns
+    -------
+    str
+        What was done: ``"horizontal"``, ``"rotated90"``, ``"numbered"`` or ``"thinned"``.
+    """
+    panels = [axes] if hasattr(axes, "get_xticklabels") else list(axes)
+    labels = [str(x) for x in labels]
+    n = len(labels)
+    ticks = list(range(n))
+    fig = panels[0].figure
+    for a in panels:
+        a.set_xticks(ticks, labels, rotation=0, ha="center")
+        a.set_xlim(-0.6, n - 0.4)
+    if n <= 1:
+        return "horizontal"
+    fig.draw_without_rendering()
+    renderer = fig._get_renderer()
+
+    def spacing() -> float:
+        # pixels between neighbouring ticks in the narrowest panel
+        return min(a.get_window_extent(renderer).width / (n + 0.2) for a in panels)
+
+    def size(texts: Sequence[str]) -> tuple[float, float]:
+        probe = panels[0].get_xticklabels()[0]
+        widths, heights = [], []
+        for t in texts:
+            probe.set_text(t)
+            box = probe.get_window_extent(renderer)
+            widths.append(box.width)
+            heights.append(box.height)
+        probe.set_text(labels[0])
+        return max(widths), max(heights)
+
+    margin = 1.15
+    width, height = size(labels)
+    gap = spacing()
+    if width * margin + 2 < gap:
+        return "horizontal"
+    if height * margin + 2 < gap:
+        for a in panels:
+            a.set_xticks(ticks, labels, rotation=90, ha="center")
+        return "rotated90"
+    numbers = [str(i + 1) for i in ticks]
+    key = [f"{i + 1} = {lab}" for i, lab in enumerate(labels)]
+    shown = any(a.get_legend() is not None and [t.get_text() for t in a.get_legend().get_texts()][-n:] == key
+                for a in fig.axes)
+    if not shown:  # one key per figure: panels of a second metric in the same figure share it
+        _add_key(key_ax or panels[-1], labels)
+    for a in panels:
+        a.set_xticks(ticks, numbers, rotation=0, ha="center")
+    fig.draw_without_rendering()  # the key takes room beside the panels
+    width, _ = size(numbers)
+    gap = spacing()
+    if width * margin + 2 < gap:
+        return "numbered"
+    step = max(2, math.ceil((width * margin + 2) / gap))
+    for a in panels:
+        a.set_xticks(ticks[::step], numbers[::step], rotation=0, ha="center")
+    return "thinned"
+
+
+def _add_key(ax: Axes, labels: Sequence[str]) -> None:
+    """Append "n = label" entries (no marker) to the legend of ``ax``, outside on the right."""
+    from matplotlib.lines import Line2D
+
+    old = ax.get_legend()
+    handles = list(old.legend_handles) if old is not None else []
+    texts = [t.get_text() for t in old.get_texts()] if old is not None else []
+    handles += [Line2D([], [], linestyle="none") for _ in labels]
+    texts += [f"{i + 1} = {lab}" for i, lab in enumerate(labels)]
+    ax.legend(handles, texts, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="xx-small", frameon=False,
+              handlelength=0, handletextpad=0, labelspacing=0.2, ncols=math.ceil(len(labels) / 25))
+
+
+def latency_cdf(runs: pd.DataFrame, ax: Axes | None = None, *, by_app: bool = True, logx: bool | None = None) -> Axes | Figure:
+    """Empirical CDF of job latency per policy, pooled over seeds; one small panel per app.
 
     Parameters
     ----------
@@ -398,52 +614,75 @@ def latency_cdf(runs: pd.DataFrame, ax: Axes | None = None, *, by_app: bool = Tr
         Jobs of several runs with a ``policy`` column (and ``app``, ``latency_ms``);
         unfinished jobs (no latency) are left out.
     ax : Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw (with ``by_app`` its area is split into one panel per app); a new
+        figure otherwise.
     by_app : bool, default True
-        One line per (app, policy), coloured by app with a line style per policy;
-        False draws one line per policy.
+        Small multiples: one panel per app (``gid`` ``facet:<app>``, titled with the
+        app, sharing the latency axis), one line per policy in each. False draws one
+        panel with one line per policy over all apps.
     logx : bool, optional
         Logarithmic latency axis; default when latencies span more than two decades.
 
     Returns
     -------
-    Axes
-        One step line per group (``gid`` ``cdf:<app>:<policy>``, or ``cdf:<policy>``).
+    Figure or Axes
+        With ``by_app``, the Figure (one step line per (app, policy), ``gid``
+        ``cdf:<app>:<policy>``, and one legend of the policies outside the panels);
+        otherwise the Axes (lines ``cdf:<policy>``).
     """
-    ax = _axes(ax, (8.0, 5.0))
     done = runs[runs["latency_ms"].notna()]
     policies = list(dict.fromkeys(runs["policy"].astype(str)))
-    styles = {p: LINESTYLES[i % len(LINESTYLES)] for i, p in enumerate(policies)}
-    if by_app:
-        colors = app_colors(runs["app"].astype(str))
-        groups = [((a, p), g) for (a, p), g in done.groupby([done["app"].astype(str), done["policy"].astype(str)], sort=False)]
-        groups.sort(key=lambda kv: (kv[0][0], policies.index(kv[0][1])))
-    else:
-        pcol = policy_colors(policies)
-        groups = [((None, p), done[done["policy"].astype(str) == p]) for p in policies]
-    for (app, pol), g in groups:
-        x = np.sort(g["latency_ms"].to_numpy(dtype=float))
-        if not len(x):
-            continue
-        y = np.arange(1, len(x) + 1) / len(x)
-        x = np.concatenate([[x[0]], x])
-        y = np.concatenate([[0.0], y])
-        if app is None:
-            ax.step(x, y, where="post", color=pcol[pol], label=pol, gid=f"cdf:{pol}")
-        else:
-            ax.step(x, y, where="post", color=colors[app], linestyle=styles[pol], label=f"{app} / {pol}", gid=f"cdf:{app}:{pol}")
+    style = policy_styles(policies)
     lat = done["latency_ms"].to_numpy(dtype=float)
     lat = lat[lat > 0]
     if logx is None:
         logx = bool(len(lat)) and lat.max() / lat.min() > 100
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel("job latency (ms)")
-    ax.set_ylabel("fraction of finished jobs")
-    ax.set_ylim(0.0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="x-small", ncols=2 if len(groups) > 8 else 1)
-    return ax
+
+    def draw(a: Axes, rows: pd.DataFrame, gid: str) -> None:
+        for pol in policies:
+            x = np.sort(rows.loc[rows["policy"].astype(str) == pol, "latency_ms"].to_numpy(dtype=float))
+            if not len(x):
+                continue
+            y = np.concatenate([[0.0], np.arange(1, len(x) + 1) / len(x)])
+            x = np.concatenate([[x[0]], x])
+            a.step(x, y, where="post", color=style[pol]["color"], linestyle=style[pol]["linestyle"], label=pol,
+                   gid=f"{gid}{pol}")
+        if not len(rows):
+            a.text(0.5, 0.5, "no finished jobs", ha="center", va="center", transform=a.transAxes, fontsize="small")
+        if logx:
+            from matplotlib.ticker import NullFormatter
+
+            a.set_xscale("log")
+            a.xaxis.set_minor_formatter(NullFormatter())  # minor labels (2x10^1 ...) would overprint the decades
+        a.set_ylim(0.0, 1.02)
+        a.grid(alpha=0.3)
+
+    if not by_app:
+        ax = _axes(ax, (8.0, 5.0))
+        draw(ax, done, "cdf:")
+        ax.set_xlabel("job latency (ms)")
+        ax.set_ylabel("fraction of finished jobs")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small", frameon=False,
+                  ncols=1 if len(policies) <= 16 else 2)
+        return ax
+    apps = sorted(set(runs["app"].astype(str)))
+    fig, axes = facet_axes(len(apps), ax, sharey=True)
+    for a, app in zip(axes, apps, strict=True):
+        draw(a, done[done["app"].astype(str) == app], f"cdf:{app}:")
+        a.set_title(app, fontsize="small")
+        a.set_gid(f"facet:{app}")
+        a.tick_params(labelsize="x-small")
+        a.set_xlabel("latency (ms)", fontsize="small")
+    for a in axes:
+        if a.get_subplotspec().colspan.start == 0:  # first column only: the rows share their y axis
+            a.set_ylabel("fraction of finished jobs", fontsize="small")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=style[p]["color"], linestyle=style[p]["linestyle"], label=p) for p in policies]
+    # one legend for all panels, beside the last one (constrained layout makes room for it)
+    axes[-1].legend(handles=handles, title="policy", loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small",
+                    frameon=False, ncols=1 if len(policies) <= 16 else 2)
+    return fig
 
 
 def _split(metric: str) -> tuple[str | None, str]:
@@ -466,8 +705,8 @@ def _err(rows: pd.DataFrame, scale: float = 1.0, lower: float | None = 0.0, uppe
     return np.nan_to_num(np.vstack([mean - ci_low, ci_high - mean]) * scale, nan=0.0).clip(0.0)
 
 
-def rates_by_policy(table: pd.DataFrame, metric: str = "deadline_miss_rate", ax: Axes | None = None) -> Axes:
-    """Grouped bars of a metric per policy, overall and per app, with 95% CI error bars.
+def rates_by_policy(table: pd.DataFrame, metric: str = "deadline_miss_rate", ax: Axes | None = None) -> Figure:
+    """Bars of a metric per policy with 95% CI error bars: one small panel overall, then one per app.
 
     Parameters
     ----------
@@ -478,39 +717,44 @@ def rates_by_policy(table: pd.DataFrame, metric: str = "deadline_miss_rate", ax:
     metric : str, default "deadline_miss_rate"
         The metric; rates (``*_rate``) are shown in percent.
     ax : Axes, optional
-        Where to draw; a new figure otherwise.
+        Where to draw (its area is split into the panels); a new figure otherwise.
 
     Returns
     -------
-    Axes
-        One bar container per policy (labelled with the policy) with one bar per group:
-        "all" (the overall value) then each app in sorted order. Error bars show the
-        interval cut to [0, 100] % for rates (the table keeps the t-interval).
+    Figure
+        One panel per group (``gid`` ``facet:all`` then ``facet:<app>`` in sorted order,
+        titled, sharing the y axis), each with one bar container per policy (labelled
+        with the policy, one bar). Error bars show the interval cut to [0, 100] % for
+        rates (the table keeps the t-interval). Tick labels are fitted so none overlaps
+        (:func:`fit_ticklabels`).
     """
     rows = table[[_split(m)[1] == metric for m in table["metric"]]].copy()
     rows["app"] = [_split(m)[0] or "" for m in rows["metric"]]  # "" for the overall value
     policies = list(dict.fromkeys(table["policy"].astype(str)))
     apps = sorted({a for a in rows["app"] if a})
-    groups = [*([""] if (rows["app"] == "").any() else []), *apps]
-    ax = _axes(ax, (max(6.0, 1.2 + 0.9 * len(groups) * max(1, len(policies)) * 0.5), 4.0))
+    groups = [*([""] if (rows["app"] == "").any() else []), *apps] or [""]
+    fig, axes = facet_axes(len(groups), ax, sharey=True)
     scale = 100.0 if metric.endswith("_rate") else 1.0
     colors = policy_colors(policies)
     bounds = (0.0, 1.0) if metric.endswith("_rate") else (None, None)
-    width = 0.8 / max(1, len(policies))
-    x = np.arange(len(groups))
-    for i, pol in enumerate(policies):
-        sel = rows[rows["policy"].astype(str) == pol].set_index("app").reindex(groups)
-        mean = sel["mean"].to_numpy(dtype=float) * scale
-        ax.bar(x - 0.4 + width * (i + 0.5), np.nan_to_num(mean), width, yerr=_err(sel, scale, *bounds), capsize=3,
-               color=colors[pol], label=pol)
-    ax.set_xticks(x, [g or "all" for g in groups], rotation=30 if len(groups) > 3 else 0, ha="right" if len(groups) > 3 else "center")
-    ax.set_ylabel(metric.replace("_", " ") + (" (%)" if scale == 100.0 else ""))
-    if metric.endswith("_rate"):  # all-zero rates still show an axis
-        top = float(np.nanmax(np.clip(rows[["mean", "ci_high"]].to_numpy(dtype=float), None, 1.0) * scale, initial=0.0))
-        ax.set_ylim(0.0, top * 1.1 if top > 0 else 1.0)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(title="policy", fontsize="small", loc="best")
-    return ax
+    x = np.arange(len(policies))
+    top = float(np.nanmax(np.clip(rows[["mean", "ci_high"]].to_numpy(dtype=float), None, 1.0) * scale, initial=0.0)) if len(rows) else 0.0
+    ylabel = metric.replace("_", " ") + (" (%)" if scale == 100.0 else "")
+    for a, group in zip(axes, groups, strict=True):
+        sel = rows[rows["app"] == group].set_index("policy").reindex(policies)
+        for i, pol in enumerate(policies):
+            one = sel.loc[[pol]]
+            a.bar([x[i]], np.nan_to_num(one["mean"].to_numpy(dtype=float) * scale), 0.7, yerr=_err(one, scale, *bounds),
+                  capsize=2, color=colors[pol], label=pol)
+        a.set_title(group or "all", fontsize="small")
+        a.set_gid(f"facet:{group or 'all'}")
+        a.tick_params(labelsize="x-small")
+        a.grid(axis="y", alpha=0.3)
+        if metric.endswith("_rate"):  # all-zero rates still show an axis
+            a.set_ylim(0.0, top * 1.1 if top > 0 else 1.0)
+    axes[0].set_ylabel(ylabel, fontsize="small")
+    fit_ticklabels(axes, policies, key_ax=axes[-1])
+    return fig
 
 
 def llm_by_policy(table: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figure:
@@ -528,7 +772,8 @@ def llm_by_policy(table: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figu
     -------
     Figure
         Two panels, one bar per policy each, error bars cut at 0 (a bar container labelled with the metric);
-        a panel says "no LLM requests" when the metric is missing.
+        a panel says "no LLM requests" when the metric is missing. Tick labels are fitted
+        so none overlaps (:func:`fit_ticklabels`).
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -546,9 +791,9 @@ def llm_by_policy(table: pd.DataFrame, ax: Sequence[Axes] | None = None) -> Figu
         else:
             a.bar(range(len(policies)), np.nan_to_num(rows["mean"].to_numpy(dtype=float)), 0.6, yerr=_err(rows), capsize=4,
                   color=[colors[p] for p in policies], label=metric)
-        a.set_xticks(range(len(policies)), policies)
         a.set_ylabel(label)
         a.grid(axis="y", alpha=0.3)
+    fit_ticklabels(axes, policies, key_ax=axes[-1])
     return fig
 
 
@@ -566,24 +811,31 @@ def energy_vs_latency(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Returns
     -------
     Axes
-        One point with error bars (cut at 0) per policy (``gid`` ``point:<policy>``); energy in J.
+        One point with error bars (cut at 0) per policy (``gid`` ``point:<policy>``),
+        each with its own colour and marker (:func:`policy_styles`); energy in J. The
+        legend beside the axes names every policy; a point is also labelled in place
+        (text ``gid`` ``label:<policy>``) only where the label overlaps no other label.
     """
     ax = _axes(ax, (6.0, 4.5))
     policies = list(dict.fromkeys(table["policy"].astype(str)))
-    colors = policy_colors(policies)
+    style = policy_styles(policies)
     lat = table[table["metric"] == "latency_mean_ms"].set_index("policy").reindex(policies)
     en = table[table["metric"] == "energy_mj"].set_index("policy").reindex(policies)
+    notes = []
     for p in policies:
         x, y = float(lat.loc[p, "mean"]), float(en.loc[p, "mean"]) / 1000.0
-        drawn = ax.errorbar([x], [y], xerr=_err(lat.loc[[p]]), yerr=_err(en.loc[[p]], 1e-3), fmt="o", capsize=4,
-                            color=colors[p], label=p)
+        drawn = ax.errorbar([x], [y], xerr=_err(lat.loc[[p]]), yerr=_err(en.loc[[p]], 1e-3), fmt=style[p]["marker"],
+                            capsize=3, color=style[p]["color"], label=p)
         drawn.lines[0].set_gid(f"point:{p}")
         if math.isfinite(x) and math.isfinite(y):
-            ax.annotate(p, (x, y), textcoords="offset points", xytext=(6, 6), fontsize="small")
+            notes.append(ax.annotate(p, (x, y), textcoords="offset points", xytext=(6, 6), fontsize="x-small",
+                                     gid=f"label:{p}"))
     ax.set_xlabel("mean job latency (ms)")
     ax.set_ylabel("energy (J)")
     ax.grid(alpha=0.3)
-    ax.legend(title="policy", fontsize="small", loc="best")
+    ax.legend(title="policy", fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+              ncols=1 if len(policies) <= 16 else 2)
+    _declutter(ax, notes)
     return ax
 
 
@@ -652,3 +904,25 @@ def sweep_lines(
         ax.legend(fontsize="small")
     ax.set_title(f"{metric}: mean ± {level * 100:g}% CI", fontsize="medium")
     return ax
+
+
+def _declutter(ax: Axes, notes: list[Any]) -> None:
+    """Keep each point label at the first of a few offsets where it overlaps no kept label; drop it otherwise.
+
+    The legend names every policy, so a dropped label loses nothing.
+    """
+    if not notes:
+        return
+    fig = ax.figure
+    fig.draw_without_rendering()
+    kept: list[Any] = []
+    for note in notes:
+        for offset in ((6, 6), (6, -12), (-6, 6), (-6, -12)):
+            note.xyann = offset
+            note.set_ha("left" if offset[0] > 0 else "right")
+            box = note.get_window_extent()
+            if not any(box.padded(1.0).overlaps(k.padded(1.0)) for k in kept):
+                kept.append(box)
+                break
+        else:
+            note.remove()

@@ -446,7 +446,7 @@ def _check_choices(policies: list[str], seeds: list[int], baseline: str | None) 
 # ----------------------------------------------------------------------------- outputs
 
 
-def write_outputs(comp: Comparison, out: Path, *, plots: bool = False, trace: bool = False) -> list[Path]:
+def write_outputs(comp: Comparison, out: Path, *, plots: bool = False, trace: bool = False, svg: bool = False) -> list[Path]:
     """Write ``runs.csv``, ``summary.csv``, ``changes.csv`` and, if asked, the figures and trace files.
 
     Parameters
@@ -456,7 +456,9 @@ def write_outputs(comp: Comparison, out: Path, *, plots: bool = False, trace: bo
     out : Path
         Output directory (created).
     plots, trace : bool, default False
-        Write figures (PNG and SVG) and ``trace_<policy>.json`` files.
+        Write figures (PNG) and ``trace_<policy>.json`` files.
+    svg : bool, default False
+        Also write each figure as SVG.
 
     Returns
     -------
@@ -471,7 +473,7 @@ def write_outputs(comp: Comparison, out: Path, *, plots: bool = False, trace: bo
         written.append(out / "changes.csv")
         comp.changes.to_csv(written[-1], index=False, lineterminator="\n")
     if plots:
-        written += _write_plots(comp, out)
+        written += _write_plots(comp, out, ("png", "svg") if svg else ("png",))
     if trace:
         from simsched.report.trace import write_trace
 
@@ -484,7 +486,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _write_plots(comp: Comparison, out: Path) -> list[Path]:
+def _write_plots(comp: Comparison, out: Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
     from matplotlib.figure import Figure
 
     from simsched.report import plots
@@ -498,19 +500,19 @@ def _write_plots(comp: Comparison, out: Path) -> list[Path]:
     if comp.jobs is not None and len(comp.jobs):
         fig = new((9.0, 5.5))
         plots.latency_cdf(comp.jobs, ax=fig.subplots())
-        written += plots.save_figure(fig, out / "latency_cdf")
+        written += plots.save_figure(fig, out / "latency_cdf", formats)
     fig = new((11.0, 4.0))
     a1, a2 = fig.subplots(1, 2)
     plots.rates_by_policy(comp.summary, "deadline_miss_rate", ax=a1)
     plots.rates_by_policy(comp.summary, "drop_rate", ax=a2)
-    written += plots.save_figure(fig, out / "miss_drop_rates")
+    written += plots.save_figure(fig, out / "miss_drop_rates", formats)
     if "ttft_mean_ms" in comp.key_metrics():
         fig = new((9.0, 3.8))
         plots.llm_by_policy(comp.summary, ax=fig.subplots(1, 2))
-        written += plots.save_figure(fig, out / "llm")
+        written += plots.save_figure(fig, out / "llm", formats)
     fig = new((6.5, 4.5))
     plots.energy_vs_latency(comp.summary, ax=fig.subplots())
-    written += plots.save_figure(fig, out / "energy_vs_latency")
+    written += plots.save_figure(fig, out / "energy_vs_latency", formats)
     for p, t in comp.first.items():
         s = t["summary"]
         procs = processor_order(t)
@@ -519,9 +521,9 @@ def _write_plots(comp: Comparison, out: Path) -> list[Path]:
         fig = new((12.0, 1.4 + 0.45 * len(procs)))
         ax = plots.gantt(t["tasks"], t["segments"], t["jobs"], ax=fig.subplots(), t0=start, t1=end, processors=procs)
         ax.set_title(f"{p}, seed {s.get('seed')}: {start:g}-{end:g} ms")
-        written += plots.save_figure(fig, out / f"gantt_{_safe(p)}")
+        written += plots.save_figure(fig, out / f"gantt_{_safe(p)}", formats)
         fig = new((12.0, 4.0))
         ax = plots.power_trace(t["power"], s.get("budget_w"), ax=fig.subplots(), t_end=s["sim_end_ms"], processors=procs)
         ax.set_title(f"{p}, seed {s.get('seed')}: power")
-        written += plots.save_figure(fig, out / f"power_{_safe(p)}")
+        written += plots.save_figure(fig, out / f"power_{_safe(p)}", formats)
     return written

@@ -282,7 +282,7 @@ def test_plot_on_a_sweep_directory(tmp_path: Path) -> None:
     sweep(path, tmp_path / "o", jobs=1)
     code, _out, err = run_main(["plot", str(tmp_path / "o")])
     assert code == 0, err
-    assert {p.name for p in (tmp_path / "o" / "plots").iterdir()} == {"sweep_workload_load_scale.png", "sweep_workload_load_scale.svg"}
+    assert {p.name for p in (tmp_path / "o" / "plots").iterdir()} == {"sweep_workload_load_scale.png"}
 
 
 def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path) -> None:

@@ -144,8 +144,12 @@ def test_plots_and_traces(tmp_path: Path) -> None:
     assert code == 0, err
     names = {p.name for p in out.iterdir()}
     for stem in ("latency_cdf", "miss_drop_rates", "energy_vs_latency", "gantt_fifo", "gantt_affinity", "power_fifo", "power_affinity"):
-        assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
+        assert f"{stem}.png" in names and f"{stem}.svg" not in names, stem
     assert "llm.png" not in names  # no LLM requests
+    code, _out, err = run_main(["compare", str(MINIMAL), "--policies", "fifo", "--seeds", "1", "--out", str(tmp_path / "s"),
+                                "--plots", "--svg", *GPU, "--set", "duration_ms=500"])
+    assert code == 0, err
+    assert (tmp_path / "s" / "latency_cdf.svg").exists()
     assert {"trace_fifo.json", "trace_affinity.json", "runs.csv", "summary.csv"} <= names
 
 

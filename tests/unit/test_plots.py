@@ -101,7 +101,7 @@ def test_gantt_colours_by_app_and_legend_lists_the_apps() -> None:
     texts = legend_texts(ax)
     apps = sorted(SEGMENTS["app"].unique())
     assert texts[: len(apps)] == apps
-    assert set(texts[len(apps):]) == {"frozen & resumed", "migrated"}
+    assert set(texts[len(apps):]) == {plots.MARKING_LABELS["frozen"], plots.MARKING_LABELS["migrated"]}
     colors = plots.app_colors(apps)
     faces = by_gid(ax, "gantt:cpu0")[0].get_facecolors()
     cpu_apps = SEGMENTS[SEGMENTS["processor"] == "cpu0"]["app"].tolist()
@@ -120,6 +120,10 @@ def test_gantt_hatches_frozen_tasks_and_outlines_migrated_ones() -> None:
     widths = cpu.get_linewidths()
     migrated = [j == 2 for j in SEGMENTS[SEGMENTS["processor"] == "cpu0"]["job_id"]]
     assert [w > 1.0 for w in widths] == migrated
+    # no white edges: segments that were not migrated have no edge at all
+    edges = cpu.get_edgecolors()
+    assert all(w == 0.0 for w, m in zip(widths, migrated, strict=True) if not m)
+    assert not any(np.allclose(e[:3], 1.0) and e[3] > 0 for e in edges)
 
 
 def test_gantt_marks_late_tasks_of_missed_jobs() -> None:
@@ -127,7 +131,7 @@ def test_gantt_marks_late_tasks_of_missed_jobs() -> None:
     (marks,) = by_gid(ax, "deadline-miss")
     # job 2 (deadline 40) finished at 45 on cpu0 (row 0); job 3 (deadline 55) at 60 on gpu0 (row 1)
     assert sorted(zip(marks.get_xdata(), marks.get_ydata(), strict=True)) == [(45.0, 0), (60.0, 1)]
-    assert "finished after deadline" in legend_texts(ax)
+    assert plots.MARKING_LABELS["late"] in legend_texts(ax)
 
 
 def test_gantt_window_keeps_the_segments_that_overlap_it() -> None:
@@ -154,6 +158,39 @@ def test_gantt_splits_a_multi_slot_processor_into_lanes() -> None:
     bottoms = [p.vertices[:, 1].min() for p in row.get_paths()]
     assert bottoms[0] != bottoms[1]  # overlapping: two lanes
     assert bottoms[2] == bottoms[0]  # the first lane is free again at 12 ms
+    ax = plots.gantt(tasks, seg, ax=_ax())
+    assert plots.MARKING_LABELS["lanes"] in legend_texts(ax)
+
+
+def test_gantt_legend_of_all_markings_on_request() -> None:
+    seg = SEGMENTS[SEGMENTS["job_id"].isin([0, 1])]  # no freeze, migration, lane or miss in this window
+    tasks = TASKS[TASKS["job_id"].isin([0, 1])]
+    assert legend_texts(plots.gantt(tasks, seg, ax=_ax())) == ["camera"]
+    texts = legend_texts(plots.gantt(tasks, seg, ax=_ax(), markings="all"))
+    assert texts == ["camera", *plots.MARKING_LABELS.values()]
+    with pytest.raises(ValueError, match="markings"):
+        plots.gantt(tasks, seg, ax=_ax(), markings="some")
+
+
+def test_gantt_labels_wide_bars_with_their_model() -> None:
+    fig = Figure(figsize=(12, 3))
+    ax = plots.gantt(TASKS, SEGMENTS, JOBS, ax=fig.subplots(), processors=PROCS, labels=True)
+    texts = [t for t in ax.texts if str(t.get_gid()).startswith("gantt-label:")]
+    # a label per bar wide enough for its name; every bar of this run is (the window is 130 ms)
+    assert len(texts) == len(SEGMENTS)
+    by_row = {(t.get_gid(), t.get_text()) for t in texts}
+    merged = SEGMENTS.merge(TASKS[["job_id", "task", "model"]], on=["job_id", "task"])
+    assert by_row == {(f"gantt-label:{p}", m) for p, m in zip(merged["processor"], merged["model"], strict=True)}
+    for t in texts:  # centred on a bar of its row
+        x, _y = t.get_position()
+        row = merged[merged["processor"] == t.get_gid().split(":", 1)[1]]
+        assert any(np.isclose(x, (a + b) / 2) for a, b in zip(row["start_ms"], row["end_ms"], strict=True))
+    # a narrow window leaves no room for names on short bars; none is written there
+    narrow = SEGMENTS.assign(end_ms=SEGMENTS["start_ms"] + 0.01)
+    narrow.loc[narrow.index[-1], "end_ms"] = 130.0
+    ax = plots.gantt(TASKS, narrow, ax=Figure().subplots(), processors=PROCS, labels=True)
+    assert len([t for t in ax.texts if str(t.get_gid()).startswith("gantt-label:")]) == 1
+    assert not [t for t in plots.gantt(TASKS, SEGMENTS, ax=_ax()).texts if str(t.get_gid()).startswith("gantt-label")]
 
 
 # ----------------------------------------------------------------------------- power and frequency
@@ -227,20 +264,56 @@ def _jobs_runs() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["policy", "seed", "app", "latency_ms"])
 
 
-def test_latency_cdf_one_ecdf_per_app_and_policy() -> None:
+def _facets(fig) -> dict[str, object]:
+    return {str(ax.get_gid())[6:]: ax for ax in fig.axes if str(ax.get_gid()).startswith("facet:")}
+
+
+def _no_overlap(texts) -> bool:
+    boxes = [t.get_window_extent() for t in texts if t.get_visible() and t.get_text()]
+    return not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+def test_latency_cdf_one_panel_per_app_with_one_ecdf_per_policy() -> None:
     runs = _jobs_runs()
-    ax = plots.latency_cdf(runs, ax=_ax())
-    lines = by_gid(ax, "cdf:")
-    assert sorted(ln.get_gid() for ln in lines) == sorted(f"cdf:{a}:{p}" for a in ("camera", "chat") for p in ("fifo", "affinity"))
-    for ln in lines:
-        _, app, pol = ln.get_gid().split(":")
-        finished = runs[(runs["app"] == app) & (runs["policy"] == pol)]["latency_ms"].dropna()
-        y = ln.get_ydata()
-        assert len(y) == len(finished) + 1 and y[0] == 0.0 and y[-1] == pytest.approx(1.0)
-        assert np.all(np.diff(y) >= 0)
-        assert sorted(ln.get_xdata()[1:]) == sorted(finished)
+    ax = _ax()
+    fig = plots.latency_cdf(runs, ax=ax)
+    assert ax not in fig.axes  # its area was split into the facets
+    facets = _facets(fig)
+    assert list(facets) == ["camera", "chat"]
+    for app, panel in facets.items():
+        assert panel.get_title() == app
+        lines = by_gid(panel, "cdf:")
+        assert [ln.get_gid() for ln in lines] == [f"cdf:{app}:fifo", f"cdf:{app}:affinity"]
+        for ln in lines:
+            pol = ln.get_gid().split(":")[2]
+            finished = runs[(runs["app"] == app) & (runs["policy"] == pol)]["latency_ms"].dropna()
+            y = ln.get_ydata()
+            assert len(y) == len(finished) + 1 and y[0] == 0.0 and y[-1] == pytest.approx(1.0)
+            assert np.all(np.diff(y) >= 0)
+            assert sorted(ln.get_xdata()[1:]) == sorted(finished)
+    # one legend of the policies for all panels
+    legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    assert len(legends) == 1 and [t.get_text() for t in legends[0].get_texts()] == ["fifo", "affinity"]
     ax = plots.latency_cdf(runs, ax=_ax(), by_app=False)
     assert [ln.get_gid() for ln in by_gid(ax, "cdf:")] == ["cdf:fifo", "cdf:affinity"]
+
+
+def test_latency_cdf_many_policies_stay_distinguishable_and_legend_is_off_the_data() -> None:
+    rng = np.random.default_rng(1)  # latencies over three decades: a log axis
+    pols = [f"policy-{i}" for i in range(20)]
+    runs = pd.DataFrame([(p, 1, a, v) for p in pols for a in ("camera", "chat", "voice") for v in rng.lognormal(1.0, 1.5, 8)],
+                        columns=["policy", "seed", "app", "latency_ms"])
+    fig = plots.latency_cdf(runs)
+    assert len(_facets(fig)) == 3
+    assert [a.get_ylabel() != "" for a in fig.axes] == [True, False, True]  # 2 columns: the first of each row
+    looks = {(tuple(ln.get_color()), ln.get_linestyle()) for ln in by_gid(_facets(fig)["camera"], "cdf:")}
+    assert len(looks) == 20
+    fig.draw_without_rendering()
+    (legend,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    box = legend.get_window_extent()
+    assert not any(box.overlaps(a.get_window_extent()) for a in fig.axes)
+    for a in fig.axes:  # on a log axis too, no tick labels overprint
+        assert _no_overlap([t for t in a.get_xticklabels(which="both") if t.get_visible()])
 
 
 def _summary() -> pd.DataFrame:
@@ -260,24 +333,82 @@ def _summary() -> pd.DataFrame:
     return summarize_runs(runs)
 
 
-def test_rates_by_policy_grouped_bars_with_ci() -> None:
+def test_rates_by_policy_one_panel_overall_then_per_app_with_ci() -> None:
     table = _summary()
-    ax = plots.rates_by_policy(table, "deadline_miss_rate", ax=_ax())
-    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-    assert [c.get_label() for c in bars] == ["fifo", "affinity"]
-    assert [len(c.patches) for c in bars] == [3, 3]  # all, camera, chat
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["all", "camera", "chat"]
+    fig = plots.rates_by_policy(table, "deadline_miss_rate", ax=_ax())
+    facets = _facets(fig)
+    assert list(facets) == ["all", "camera", "chat"]
     fifo = table.set_index(["policy", "metric"]).loc["fifo"]
-    heights = [p.get_height() for p in bars[0].patches]
-    expected = [fifo.loc[m, "mean"] * 100 for m in ("deadline_miss_rate", "apps.camera.deadline_miss_rate", "apps.chat.deadline_miss_rate")]
-    assert heights == pytest.approx(expected)
-    # error bars span the CI, cut at 0 (a rate): one vertical segment per bar from ci_low to ci_high (in %)
-    (segments,) = bars[0].errorbar.lines[2]
-    ys = sorted(tuple(sorted(s[:, 1])) for s in segments.get_segments())
     assert fifo.loc["apps.chat.deadline_miss_rate", "ci_low"] < 0  # so the cut is exercised
-    want = sorted((max(fifo.loc[m, "ci_low"], 0.0) * 100, fifo.loc[m, "ci_high"] * 100)
-                  for m in ("deadline_miss_rate", "apps.camera.deadline_miss_rate", "apps.chat.deadline_miss_rate"))
-    assert np.allclose(ys, want)
+    for group, metric in (("all", "deadline_miss_rate"), ("camera", "apps.camera.deadline_miss_rate"),
+                          ("chat", "apps.chat.deadline_miss_rate")):
+        panel = facets[group]
+        assert panel.get_title() == group
+        bars = [c for c in panel.containers if isinstance(c, BarContainer)]
+        assert [c.get_label() for c in bars] == ["fifo", "affinity"]
+        assert [len(c.patches) for c in bars] == [1, 1]
+        assert bars[0].patches[0].get_height() == pytest.approx(fifo.loc[metric, "mean"] * 100)
+        # the error bar spans the CI, cut at 0 (a rate), in %
+        (segments,) = bars[0].errorbar.lines[2]
+        (seg,) = segments.get_segments()
+        want = (max(fifo.loc[metric, "ci_low"], 0.0) * 100, fifo.loc[metric, "ci_high"] * 100)
+        assert np.allclose(sorted(seg[:, 1]), want)
+        assert [t.get_text() for t in panel.get_xticklabels()] == ["fifo", "affinity"]
+
+
+def _many_policies_summary(n_policies: int, n_apps: int) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(n_policies):
+        for seed in (1, 2, 3):
+            row = {"policy": f"a-rather-long-policy-name-{i}", "seed": seed, "deadline_miss_rate": rng.random() * 0.2,
+                   "drop_rate": rng.random() * 0.1, "latency_mean_ms": 50 + 3 * i + rng.random(),
+                   "energy_mj": 20000.0 + 10 * i + 100 * rng.random(), "ttft_mean_ms": 100 + rng.random() * 10,
+                   "tokens_per_s_mean": 50 + rng.random()}
+            for a in range(n_apps):
+                row[f"apps.app{a}.deadline_miss_rate"] = rng.random() * 0.3
+            rows.append(row)
+    return summarize_runs(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("n_policies", [3, 25])
+def test_comparison_tick_labels_never_overlap(n_policies: int) -> None:
+    table = _many_policies_summary(n_policies, 4)
+    # laid out as `simsched compare --plots` lays them out
+    fig = Figure(figsize=(11.0, 4.0), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    plots.rates_by_policy(table, "deadline_miss_rate", ax=a1)
+    plots.rates_by_policy(table, "drop_rate", ax=a2)
+    fig.draw_without_rendering()
+    assert sum(str(a.get_gid()).startswith("facet:") for a in fig.axes) == 5 + 1  # miss: all + 4 apps; drop: all
+    for ax in fig.axes:
+        assert _no_overlap(ax.get_xticklabels()), ax.get_gid()
+    llm = Figure(figsize=(9.0, 3.8), layout="constrained")
+    plots.llm_by_policy(table, ax=llm.subplots(1, 2))
+    llm.draw_without_rendering()
+    for ax in llm.axes:
+        labels = ax.get_xticklabels()
+        assert _no_overlap(labels)
+        if n_policies == 3:  # few policies keep their names
+            assert [t.get_text() for t in labels] == [f"a-rather-long-policy-name-{i}" for i in range(3)]
+    if n_policies == 25:  # too many to name under the bars: numbered, with the key in the legend, once per figure
+        texts = legend_texts(llm.axes[-1])
+        assert "1 = a-rather-long-policy-name-0" in texts and "25 = a-rather-long-policy-name-24" in texts
+        keys = [a for a in fig.axes if any(t.startswith("1 = ") for t in legend_texts(a))]
+        assert len(keys) == 1
+
+
+def test_fit_ticklabels_steps_from_horizontal_to_rotated_to_numbered() -> None:
+    for n, width, expected in ((3, 6.0, "horizontal"), (8, 4.0, "rotated90"), (60, 4.0, "thinned")):
+        ax = Figure(figsize=(width, 3.0), layout="constrained").subplots()
+        ax.bar(range(n), np.ones(n))
+        labels = [f"policy-{i}" for i in range(n)]
+        assert plots.fit_ticklabels(ax, labels) == expected
+        if expected == "thinned":  # numbers under the bars, every name in the key
+            assert legend_texts(ax) == [f"{i + 1} = policy-{i}" for i in range(n)]
+            assert all(t.get_text().isdigit() for t in ax.get_xticklabels())
+        ax.figure.draw_without_rendering()
+        assert _no_overlap(ax.get_xticklabels())
 
 
 def test_llm_by_policy_two_panels_with_a_bar_per_policy() -> None:
@@ -303,6 +434,21 @@ def test_energy_vs_latency_one_point_per_policy() -> None:
     for p in ("fifo", "affinity"):
         assert points[f"point:{p}"] == pytest.approx((means[(p, "latency_mean_ms")], means[(p, "energy_mj")] / 1000))
     assert ax.get_ylabel() == "energy (J)"
+    assert legend_texts(ax) == ["fifo", "affinity"]
+
+
+def test_energy_vs_latency_point_labels_never_overprint() -> None:
+    table = _many_policies_summary(30, 0)  # 30 points close together
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = plots.energy_vs_latency(table, ax=fig.subplots())
+    fig.draw_without_rendering()
+    labels = [t for t in ax.texts if str(t.get_gid()).startswith("label:")]
+    assert 0 < len(labels) < 30  # some kept, the crowded ones dropped (the legend names them all)
+    assert _no_overlap(labels)
+    assert len(legend_texts(ax)) == 30
+    looks = {(ln.get_color() if isinstance(ln.get_color(), str) else tuple(ln.get_color()), ln.get_marker())
+             for ln in ax.lines if str(ln.get_gid()).startswith("point:")}
+    assert len(looks) == 30
 
 
 # ----------------------------------------------------------------------------- a real run
@@ -318,8 +464,9 @@ def test_figures_of_a_simulated_run(tmp_path) -> None:
     assert legend_texts(ax) == ["camera"]
     ax = plots.power_trace(r.power, r.summary["budget_w"], ax=_ax(), t_end=r.summary["sim_end_ms"])
     assert [c.get_gid() for c in by_gid(ax, "power:")] == ["power:static", "power:cpu0"]
-    written = plots.save_figure(ax.figure, tmp_path / "power")
+    written = plots.save_figure(ax.figure, tmp_path / "power", ("png", "svg"))
     assert [p.name for p in written] == ["power.png", "power.svg"]
+    assert [p.name for p in plots.save_figure(ax.figure, tmp_path / "png")] == ["png.png"]  # PNG only by default
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in written[1].read_bytes()[:500]
 

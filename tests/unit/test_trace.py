@@ -130,7 +130,10 @@ def test_trace_and_plot_commands(run_dir: Path, tmp_path: Path) -> None:
     fig = tmp_path / "fig"
     code, _stdout, err = run_main(["plot", str(run_dir), "--out", str(fig), "--kind", "gantt", "--from-ms", "100", "--to-ms", "600"])
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["gantt.png", "gantt.svg"]
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["gantt.png"]  # PNG by default
+    code, _stdout, err = run_main(["plot", str(run_dir), "--out", str(tmp_path / "svg"), "--kind", "power", "--svg"])
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == ["power.png", "power.svg"]
 
 
 @pytest.mark.parametrize(
