@@ -141,6 +141,7 @@ def apply_measurements(
     keys = set(procs) | {p.get("kind") for p in procs.values() if isinstance(p, dict)}
     notes: list[str] = []
     seen: dict[tuple[str, str], float] = {}
+    fractions: dict[tuple[str, str], float] = {}
     for r in rows:
         where = r.where or r.model
         phase, _, pkey = r.key.rpartition(".")
@@ -172,6 +173,12 @@ def apply_measurements(
             table[pkey] = r.value
             changed = True
         frac_key = f"{phase}_compute_fraction" if phase else "compute_fraction"
+        if r.compute_fraction is not None:
+            # One fraction per model (and phase), not per processor: rows of a model must agree.
+            prev = fractions.setdefault((r.model, frac_key), r.compute_fraction)
+            if prev != r.compute_fraction:
+                raise ConfigError(file, f"{where}.compute_fraction",
+                                  f"{r.model} has one {frac_key} for all processors; rows give {prev:g} and {r.compute_fraction:g}")
         holder = model["llm"] if phase else model
         if r.compute_fraction is not None and holder.get(frac_key, _default_fraction(frac_key)) != r.compute_fraction:
             holder[frac_key] = r.compute_fraction

@@ -111,6 +111,7 @@ def test_csv_import_sets_values_confidence_source_and_notes() -> None:
         ("model,processor,latency_ms,confidence\nyolov8n,cpu,1,estimate\n", "line 2.range_low"),
         ("model,processor,latency_ms,compute_fraction\nyolov8n,cpu,1,1.5\n", "line 2.compute_fraction"),
         ("model,processor,latency_ms\nnew_llm,prefill.cpu,1\n", "new_llm"),
+        ("model,processor,latency_ms,compute_fraction\nyolov8n,cpu,1,0.5\nyolov8n,npu,1,0.6\n", "line 3.compute_fraction"),
     ],
 )
 def test_bad_csv_is_one_line_exit_2(tmp_path: Path, text: str, field: str) -> None:
