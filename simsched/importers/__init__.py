@@ -50,6 +50,12 @@ class Measurement:
         Location in the input (``line 3``), for error messages.
     extra : dict
         Columns the platform schema cannot hold (``power_w``, ``traffic_mb``).
+    fraction_confidence : str or None
+        Confidence of ``compute_fraction`` (default ``measured`` when it changes).
+    fraction_range : tuple of float or None
+        Its plausible range as factors.
+    explicit_confidence : bool
+        The input states the confidence: it is written even when the value is unchanged.
     """
 
     model: str
@@ -61,6 +67,9 @@ class Measurement:
     range: tuple[float, float] | None = None
     where: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    fraction_confidence: str | None = None
+    fraction_range: tuple[float, float] | None = None
+    explicit_confidence: bool = False
 
 
 def load_platform_data(name: str) -> tuple[dict[str, Any], str]:
@@ -180,12 +189,14 @@ def apply_measurements(
                 raise ConfigError(file, f"{where}.compute_fraction",
                                   f"{r.model} has one {frac_key} for all processors; rows give {prev:g} and {r.compute_fraction:g}")
         holder = model["llm"] if phase else model
-        if r.compute_fraction is not None and holder.get(frac_key, _default_fraction(frac_key)) != r.compute_fraction:
+        if r.compute_fraction is not None:
+            frac_changed = holder.get(frac_key, _default_fraction(frac_key)) != r.compute_fraction
             holder[frac_key] = r.compute_fraction
-            _set_confidence(model, frac_key, r)
+            if frac_changed or r.fraction_confidence is not None:
+                _set_confidence(model, frac_key, r.fraction_confidence or "measured", r.fraction_range)
         conf = model.get("confidence") or {}
-        if changed or r.confidence != "measured" or r.range is not None or r.key not in conf:
-            _set_confidence(model, r.key, r)
+        if changed or r.explicit_confidence or r.range is not None or r.key not in conf:
+            _set_confidence(model, r.key, r.confidence, r.range)
         if (changed or r.key not in conf) and r.source:
             srcs = _sources(model)
             if r.source != joined_source(model) and r.source not in srcs and f"{r.key}: {r.source}" not in srcs:
@@ -216,9 +227,9 @@ def _default_fraction(key: str) -> float:
     return {"compute_fraction": 1.0, "prefill_compute_fraction": 1.0, "decode_compute_fraction": 0.2}[key]
 
 
-def _set_confidence(model: dict[str, Any], key: str, r: Measurement) -> None:
+def _set_confidence(model: dict[str, Any], key: str, level: str, rng: tuple[float, float] | None) -> None:
     conf = model.get("confidence") or {}
-    entry: Any = r.confidence if r.range is None else {"level": r.confidence, "range": list(r.range)}
+    entry: Any = level if rng is None else {"level": level, "range": list(rng)}
     conf[key] = entry
     model["confidence"] = conf
 

@@ -3,7 +3,8 @@
 Columns (header row required; docs/import.md):
 
 ``model, processor, latency_ms`` (required), ``power_w, traffic_mb, compute_fraction,
-source, confidence, range_low, range_high`` (optional). ``processor`` is a processor
+source, confidence, range_low, range_high, fraction_confidence, fraction_range_low,
+fraction_range_high`` (optional). ``processor`` is a processor
 name or kind; for an LLM, ``prefill.KEY`` or ``decode.KEY`` with ``latency_ms`` in ms
 per token. ``confidence`` defaults to ``measured``.
 """
@@ -21,7 +22,8 @@ from simsched.errors import ConfigError
 from simsched.importers import Measurement, joined_source
 
 REQUIRED = ("model", "processor", "latency_ms")
-OPTIONAL = ("power_w", "traffic_mb", "compute_fraction", "source", "confidence", "range_low", "range_high")
+OPTIONAL = ("power_w", "traffic_mb", "compute_fraction", "source", "confidence", "range_low", "range_high",
+            "fraction_confidence", "fraction_range_low", "fraction_range_high")
 COLUMNS = REQUIRED + OPTIONAL
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -81,29 +83,39 @@ def read_csv(path: str | Path) -> list[Measurement]:
         frac = None
         if row.get("compute_fraction"):
             frac = _number(row["compute_fraction"], file, f"{where}.compute_fraction", inclusive=True, high=1.0)
-        level = row.get("confidence") or "measured"
-        if level not in CONFIDENCE_LEVELS:
-            raise ConfigError(file, f"{where}.confidence", f"'{level}' is not one of {', '.join(CONFIDENCE_LEVELS)}")
-        rng = None
-        if row.get("range_low") or row.get("range_high"):
-            if not (row.get("range_low") and row.get("range_high")):
-                raise ConfigError(file, f"{where}.range_low", "give both range_low and range_high, or neither")
-            lo = _number(row["range_low"], file, f"{where}.range_low", high=1000)
-            hi = _number(row["range_high"], file, f"{where}.range_high", high=1000)
-            if not lo <= 1.0 <= hi:
-                raise ConfigError(file, f"{where}.range_low", f"range [{lo:g}, {hi:g}] must contain 1 (factors on the value)")
-            rng = (lo, hi)
-        elif level != "measured":
-            raise ConfigError(file, f"{where}.range_low", f"a '{level}' number needs range_low and range_high")
+        level, rng = _confidence(row, "", file, where)
+        flevel, frng = _confidence(row, "fraction_", file, where)
+        if flevel is not None and frac is None:
+            raise ConfigError(file, f"{where}.fraction_confidence", "given without compute_fraction")
         extra = {}
         for c in ("power_w", "traffic_mb"):
             if row.get(c):
                 extra[c] = _number(row[c], file, f"{where}.{c}", inclusive=True, high=1e6)
         rows.append(Measurement(model=row["model"], key=row["processor"], value=value, source=row.get("source", ""),
-                                compute_fraction=frac, confidence=level, range=rng, where=where, extra=extra))
+                                compute_fraction=frac, confidence=level or "measured", range=rng, where=where, extra=extra,
+                                fraction_confidence=flevel, fraction_range=frng, explicit_confidence=level is not None))
     if not rows:
         raise ConfigError(file, "", "no data rows")
     return rows
+
+
+def _confidence(row: dict[str, str], prefix: str, file: str, where: str) -> tuple[str | None, tuple[float, float] | None]:
+    """The confidence level (None when not given) and range of the ``PREFIXconfidence`` columns."""
+    col, low, high = f"{prefix}confidence", f"{prefix}range_low", f"{prefix}range_high"
+    level = row.get(col) or None
+    if level is not None and level not in CONFIDENCE_LEVELS:
+        raise ConfigError(file, f"{where}.{col}", f"'{level}' is not one of {', '.join(CONFIDENCE_LEVELS)}")
+    if not (row.get(low) or row.get(high)):
+        if level not in (None, "measured"):
+            raise ConfigError(file, f"{where}.{low}", f"a '{level}' number needs {low} and {high}")
+        return level, None
+    if not (row.get(low) and row.get(high)):
+        raise ConfigError(file, f"{where}.{low}", f"give both {low} and {high}, or neither")
+    lo = _number(row[low], file, f"{where}.{low}", high=1000)
+    hi = _number(row[high], file, f"{where}.{high}", high=1000)
+    if not lo <= 1.0 <= hi:
+        raise ConfigError(file, f"{where}.{low}", f"range [{lo:g}, {hi:g}] must contain 1 (factors on the value)")
+    return level or "measured", (lo, hi)
 
 
 def export_rows(spec: PlatformSpec, raw: dict[str, Any] | None = None) -> list[dict[str, str]]:
@@ -134,6 +146,7 @@ def export_rows(spec: PlatformSpec, raw: dict[str, Any] | None = None) -> list[d
                 else {"prefill_compute_fraction", "decode_compute_fraction"}
         for key, value, fkey, frac in entries:
             conf = m.confidence.get(key)
+            fconf = m.confidence.get(fkey) if fkey in stated else None
             rows.append({
                 "model": mname, "processor": key, "latency_ms": repr(float(value)),
                 "power_w": "", "traffic_mb": "",
@@ -142,6 +155,9 @@ def export_rows(spec: PlatformSpec, raw: dict[str, Any] | None = None) -> list[d
                 "confidence": conf.level if conf else "",
                 "range_low": repr(conf.range[0]) if conf and conf.range else "",
                 "range_high": repr(conf.range[1]) if conf and conf.range else "",
+                "fraction_confidence": fconf.level if fconf else "",
+                "fraction_range_low": repr(fconf.range[0]) if fconf and fconf.range else "",
+                "fraction_range_high": repr(fconf.range[1]) if fconf and fconf.range else "",
             })
     return rows
 

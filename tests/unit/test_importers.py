@@ -7,6 +7,7 @@ values are worked out by hand in each test.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import io
 from pathlib import Path
@@ -54,6 +55,34 @@ def test_export_import_round_trip_gives_the_same_platform(tmp_path: Path, name: 
     assert len(rows) == sum(len(m.confidence_targets()) - (2 if m.llm else 1) for m in a.models.values())
 
 
+@pytest.mark.parametrize("name", shipped_names("platforms"))
+def test_import_restores_every_exported_number(tmp_path: Path, name: str) -> None:
+    """Import the export into a copy whose numbers were all doubled and whose confidence was dropped."""
+    before, _ = load_platform_data(name)
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text(csv_profiles.export_csv(platform_spec(before, name), before), encoding="utf-8")
+    scrambled = copy.deepcopy(before)
+    for m in scrambled["models"].values():
+        m.pop("confidence", None)
+        tables = [m.get("latency_ms") or {}]
+        if m.get("llm"):
+            tables += [m["llm"]["prefill_ms_per_token"], m["llm"]["decode_ms_per_token"]]
+            for k in ("prefill_compute_fraction", "decode_compute_fraction"):
+                if k in m["llm"]:
+                    m["llm"][k] = m["llm"][k] / 2
+        elif "compute_fraction" in m:
+            m["compute_fraction"] = m["compute_fraction"] / 2
+        for t in tables:
+            for k in t:
+                t[k] = t[k] * 2
+    after, _ = apply_measurements(scrambled, csv_profiles.read_csv(csv_file), str(csv_file))
+    a, b = platform_spec(before, "a"), platform_spec(after, "b")
+    assert a.model_dump() == b.model_dump()
+    for m in a.models:
+        assert {k: (c.level, c.range) for k, c in a.models[m].confidence.items()} == \
+            {k: (c.level, c.range) for k, c in b.models[m].confidence.items()}, m
+
+
 def test_round_trip_carries_a_changed_number_and_nothing_else(tmp_path: Path) -> None:
     before, _ = load_platform_data("ryzen-ai")
     rows = csv_profiles.export_rows(platform_spec(before, "ryzen-ai"), before)
@@ -76,6 +105,15 @@ def test_round_trip_carries_a_changed_number_and_nothing_else(tmp_path: Path) ->
     assert a.model_dump() == b.model_dump()
     changed = [m for m in a.models if a.models[m].confidence != b.models[m].confidence]
     assert changed == ["resnet50"]
+
+
+def test_explicit_confidence_is_written_even_for_an_unchanged_number(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("model,processor,latency_ms,confidence\nyolov8n,cpu_c,36.67,measured\n", encoding="utf-8")
+    before, _ = load_platform_data("ryzen-ai")
+    assert platform_spec(before, "a").models["yolov8n"].confidence["cpu_c"].level == "derived"
+    after, _ = apply_measurements(before, csv_profiles.read_csv(path), str(path))
+    assert platform_spec(after, "b").models["yolov8n"].confidence["cpu_c"].level == "measured"
 
 
 def test_csv_import_sets_values_confidence_source_and_notes() -> None:
