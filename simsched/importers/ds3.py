@@ -43,7 +43,7 @@ from typing import Any
 from simsched.errors import ConfigError
 from simsched.importers.csv_profiles import read_text
 
-KINDS = {"CPU": "cpu", "LTL": "cpu", "BIG": "cpu", "GPU": "gpu"}  # ACC* -> dsp (fixed-function signal accelerators)
+KINDS = {"CPU": "cpu", "LTL": "cpu", "BIG": "cpu", "GPU": "gpu", "ACC": "dsp"}  # by prefix; ACC: fixed-function signal accelerators
 GOVERNORS = {"performance", "powersave", "ondemand"}
 POLICIES = {"HEFT": "heft", "HEFT_RT": "heft", "MET": "affinity"}
 ZERO_MS = 1e-6  # a zero DS3 execution time becomes 1 ns: the schema needs a positive latency
@@ -170,13 +170,14 @@ def parse_soc(path: str | Path) -> SoC:
                 cur.n_read += 1
             continue
         if tok[0] == "add_new_resource":
-            if len(tok) > 1 and tok[1] == "resource_type":
-                kv = dict(zip(tok[1::2], tok[2::2], strict=False))
-                need = ("resource_type", "resource_name", "resource_ID", "capacity", "num_supported_functionalities")
-                missing = [k for k in need if k not in kv]
-                if missing:
-                    raise ConfigError(file, where, f"add_new_resource lacks {', '.join(missing)}")
-                vals = [kv[k] for k in need] + [kv.get("DVFS_mode", "none")]
+            if len(tok) > 1 and tok[1].lower().endswith("_type"):
+                # Keyword form: the values sit at every second position, which is how they are
+                # read (DS3's own files misspell a keyword now and then, e.g. 'resoruce_type').
+                vals = tok[2::2]
+                if len(vals) < 5:
+                    raise ConfigError(file, where, "add_new_resource needs resource_type, resource_name, resource_ID, "
+                                      "capacity and num_supported_functionalities")
+                vals = [*vals[:5], vals[5] if len(vals) > 5 else "none"]
             else:
                 if len(tok) < 6:
                     raise ConfigError(file, where, "add_new_resource needs type, name, ID, capacity, functionalities, DVFS mode")
@@ -263,8 +264,9 @@ def read_ds3_config(path: str | Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        Any of ``scale`` (us), ``job_probabilities``, ``simulation_length`` (us),
-        ``warmup_period`` (us), ``random_seed``, ``standard_deviation``, ``scheduler``.
+        Any of ``scale`` (us), ``simulation_mode``, ``scale_values`` (us, expanded),
+        ``job_probabilities``, ``simulation_length`` (us), ``warmup_period`` (us),
+        ``random_seed``, ``standard_deviation``, ``scheduler``.
     """
     file = str(path)
     cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
@@ -280,6 +282,10 @@ def read_ds3_config(path: str | Path) -> dict[str, Any]:
                 out[key] = _float(sec[key], file, f"{section}.{key}")
         if "random_seed" in sec and "random_seed" not in out:
             out["random_seed"] = _int(sec["random_seed"], file, f"{section}.random_seed")
+        if "simulation_mode" in sec and "simulation_mode" not in out:
+            out["simulation_mode"] = sec["simulation_mode"].strip().lower()
+        if "scale_values" in sec and "scale_values" not in out:
+            out["scale_values"] = _scale_values(sec["scale_values"], file, f"{section}.scale_values")
         if "scheduler" in sec and "scheduler" not in out:
             out["scheduler"] = sec["scheduler"].strip()
         if "job_probabilities" in sec and "job_probabilities" not in out:
@@ -289,6 +295,24 @@ def read_ds3_config(path: str | Path) -> dict[str, Any]:
                 raise ConfigError(file, f"{section}.job_probabilities", "expected a list like [0.5,0.5]") from None
             out["job_probabilities"] = [_float(str(p), file, f"{section}.job_probabilities") for p in probs]
     return out
+
+
+def _scale_values(text: str, file: str, where: str) -> list[float]:
+    """DS3's ``scale_values``: ``START-STOP-STEP`` as Python's range(), or a list like ``[100, 200]``."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            vals = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(file, where, "expected START-STOP-STEP or a list") from None
+        return [_float(str(v), file, where) for v in vals]
+    parts = text.split("-")
+    if len(parts) != 3:
+        raise ConfigError(file, where, "expected START-STOP-STEP or a list")
+    start, stop, step = (_int(p.strip(), file, where) for p in parts)
+    if step <= 0:
+        raise ConfigError(file, where, "STEP must be > 0")
+    return [float(v) for v in range(start, stop, step)]
 
 
 def _ident(name: str, taken: set[str]) -> str:
@@ -340,7 +364,7 @@ def convert(
     probabilities : list of float, optional
         DS3 ``job_probabilities``, one per job file. Default: the config file's, else equal.
     config_file : path, optional
-        A DS3 ``config_file.ini`` to read ``scale``, ``job_probabilities``,
+        A DS3 ``config_file.ini`` to read ``scale`` (``scale_values[0]`` in performance mode), ``job_probabilities``,
         ``simulation_length``, ``warmup_period``, ``random_seed``, ``standard_deviation``
         and ``scheduler`` from.
     duration_ms : float, optional
@@ -359,7 +383,15 @@ def convert(
     cfg = read_ds3_config(config_file) if config_file else {}
     notes: list[str] = []
     soc_name = Path(soc_file).name
-    scale = scale_us if scale_us is not None else cfg.get("scale")
+    scale = scale_us
+    if scale is None and cfg.get("simulation_mode") == "performance" and cfg.get("scale_values"):
+        # DS3's performance mode sweeps scale_values; the validation-mode 'scale' is not used then.
+        scale = cfg["scale_values"][0]
+        if len(cfg["scale_values"]) > 1:
+            notes.append(f"scale_values is a sweep of {len(cfg['scale_values'])} values; the first ({scale:g} us) is used: "
+                         "import once per value with --scale")
+    if scale is None:
+        scale = cfg.get("scale")
     if scale is None:
         raise ConfigError(str(soc_file), "--scale", "give DS3's mean job inter-arrival time 'scale' (us) with --scale or --config")
     if scale <= 0:
@@ -385,8 +417,9 @@ def convert(
             continue
         pname = _ident(r.name, taken)
         pe_name[r.id] = pname
-        kind = KINDS.get(r.type.upper(), "dsp")
-        if kind == "dsp" and not r.type.upper().startswith("ACC"):
+        kind = next((k for prefix, k in KINDS.items() if r.type.upper().startswith(prefix)), None)
+        if kind is None:
+            kind = "dsp"
             notes.append(f"resource {r.name}: type {r.type} has no simsched kind; imported as dsp")
         opps = sorted(r.opps)
         merged: list[tuple[float, float]] = []

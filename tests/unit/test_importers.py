@@ -316,6 +316,22 @@ def test_ds3_positional_resource_line_and_scale_option(tmp_path: Path) -> None:
     assert any("equally likely" in n for n in notes)
 
 
+def test_ds3_keyword_line_is_read_by_position_and_performance_mode_uses_scale_values(tmp_path: Path) -> None:
+    soc = tmp_path / "soc.txt"
+    soc.write_text("add_new_resource resoruce_type CPU2 resource_name P2 resource_ID 0 capacity 1 "
+                   "num_supported_functionalities 1 DVFS_mode performance\nopp 1000 900\na 12\n", encoding="utf-8")
+    job = tmp_path / "job.txt"
+    job.write_text("job_name J\nadd_new_tasks 1\na 0\n", encoding="utf-8")
+    ini = tmp_path / "c.ini"
+    ini.write_text("[SIMULATION MODE]\nsimulation_mode = performance\nscale = 100\nscale_values = 500-701-100\n", encoding="utf-8")
+    platform, workload, _experiment, notes = ds3.convert(soc, [job], config_file=ini)
+    assert platform["processors"]["P2"]["kind"] == "cpu"
+    assert workload["apps"]["J"]["arrival"]["rate_hz"] == 2000.0  # scale_values 500, 600, 700 -> the first, 500 us
+    assert any("sweep of 3 values" in n for n in notes)
+    _p, w2, _e, _n = ds3.convert(soc, [job], config_file=ini, scale_us=250)
+    assert w2["apps"]["J"]["arrival"]["rate_hz"] == 4000.0
+
+
 @pytest.mark.parametrize(
     ("soc", "job", "field"),
     [
