@@ -15,8 +15,8 @@ TUTORIALS = ROOT / "docs" / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
 
 
-def test_the_four_tutorials_are_there_and_linked_from_the_readme_and_the_index() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-"]
+def test_the_five_tutorials_are_there_and_linked_from_the_readme_and_the_index() -> None:
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-"]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     index = (TUTORIALS / "README.md").read_text(encoding="utf-8")
     for nb in NOTEBOOKS:
