@@ -98,37 +98,14 @@ def make_plots(
     return written
 
 
-SWEEP_METRICS = ("latency_mean_ms", "latency_p95_ms", "deadline_miss_rate", "energy_mj", "avg_power_w")
-
-
 def sweep_plots(sweep_dir: str | Path, out: str | Path) -> list[Path]:
     """Figures of a sweep directory: each metric against each numeric swept key, a line per
     combination of the other keys (policy first), with 95% confidence bands across seeds."""
-    import pandas as pd
-    from matplotlib.figure import Figure
-
     from simsched.report import plots
 
-    path = Path(sweep_dir) / "results.csv"
-    try:
-        res = pd.read_csv(path, keep_default_na=False, na_values={"": [""]}, dtype={"error": str, "run_id": str})
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise ConfigError(str(path), "", f"cannot read the sweep results ({exc})") from None
-    if "seed" not in res.columns:
-        raise ConfigError(str(path), "", "not a sweep's results.csv (no seed column)")
-    keys = list(res.columns[: list(res.columns).index("seed")])
-    numeric = [k for k in keys if pd.api.types.is_numeric_dtype(res[k])]
-    if not numeric:
-        raise ConfigError(str(path), "", "no numeric swept key to draw on an x axis")
-    metrics = [m for m in SWEEP_METRICS if m in res.columns and pd.to_numeric(res[m], errors="coerce").notna().any()]
     written: list[Path] = []
-    for x in numeric:
-        others = [k for k in keys if k != x]
-        fig = Figure(figsize=(4.2 * len(metrics), 3.8), layout="constrained")
-        axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-        for ax, m in zip(axes, metrics, strict=True):
-            plots.sweep_lines(res, m, x, by=others, ax=ax)
-        written += plots.save_figure(fig, Path(out) / f"sweep_{''.join(c if c.isalnum() else '_' for c in x)}")
+    for name, fig in plots.sweep_figures(plots.read_sweep_results(sweep_dir)):
+        written += plots.save_figure(fig, Path(out) / name)
     return written
 
 

@@ -65,19 +65,20 @@ def kind_of(path: str | Path) -> str:
         return "run"
     if (d / "runs.csv").is_file() and (d / "summary.csv").is_file():
         return "compare"
-    if (d / "sweep.json").is_file() or (d / "points.csv").is_file():
+    if (d / "results.csv").is_file():
         return "sweep"
-    raise ConfigError(str(path), "", "neither a run directory (summary.json, segments.csv ...) nor a comparison directory "
-                                     "(runs.csv, summary.csv)")
+    raise ConfigError(str(path), "", "neither a run directory (summary.json, segments.csv ...), a comparison directory "
+                                     "(runs.csv, summary.csv) nor a sweep directory (results.csv)")
 
 
 def render(path: str | Path) -> str:
-    """The HTML page of a run or comparison directory.
+    """The HTML page of a run, comparison or sweep directory.
 
     Parameters
     ----------
     path : str or Path
-        A directory written by ``simsched run --out`` or ``simsched compare --out``.
+        A directory written by ``simsched run --out``, ``simsched compare --out`` or
+        ``simsched sweep --out``.
 
     Returns
     -------
@@ -87,7 +88,7 @@ def render(path: str | Path) -> str:
     Raises
     ------
     ConfigError
-        Not a run or comparison directory, or a sweep directory (not supported yet).
+        Not a run, comparison or sweep directory, or one whose tables are damaged.
     """
     kind = kind_of(path)
     if kind == "run":
@@ -95,8 +96,7 @@ def render(path: str | Path) -> str:
     elif kind == "compare":
         title, body = _compare_body(Path(path))
     else:
-        raise ConfigError(str(path), "", "sweep directories are not supported by `simsched report` yet; "
-                                         "report one of its run or comparison directories")
+        title, body = _sweep_body(Path(path))
     return _PAGE.replace("{title}", html.escape(title)).replace("{style}", _STYLE).replace("{body}", body)
 
 
@@ -237,6 +237,38 @@ def _compare_body(d: Path) -> tuple[str, str]:
 <section id="figures"><h2>Figures</h2>{"".join(figs)}</section>
 <section id="summary"><h2>Statistics across seeds (overall metrics)</h2>{_table(overall)}</section>
 <section id="runs"><h2>Every run</h2>{_table(runs)}</section>
+"""
+    return title, body
+
+
+def _sweep_body(d: Path) -> tuple[str, str]:
+    from simsched.report import plots
+    from simsched.report.stats import mean_interval
+
+    res = plots.read_sweep_results(d)
+    keys = list(res.columns[: list(res.columns).index("seed")])
+    figs = [_img(fig, f"Metrics against {name[len('sweep_'):]}, a line per combination of the other keys (95% CI across seeds)")
+            for name, fig in plots.sweep_figures(res)]
+    ok = res[res["error"].fillna("").astype(str) == ""] if "error" in res.columns else res
+    metrics = [m for m in plots.SWEEP_METRICS if m in ok.columns]
+    rows = []
+    for combo, g in ok.groupby(keys, sort=False, dropna=False) if keys else [((), ok)]:
+        combo = combo if isinstance(combo, tuple) else (combo,)
+        row: dict[str, object] = dict(zip(keys, combo, strict=True))
+        row["seeds"] = len(g)
+        for m in metrics:
+            iv = mean_interval(pd.to_numeric(g[m], errors="coerce"))
+            row[m] = f"{iv.mean:.4g} \u00b1 {iv.half_width:.2g}" if iv.n > 1 else f"{iv.mean:.4g}"
+        rows.append(row)
+    failed = res[res["error"].fillna("").astype(str) != ""] if "error" in res.columns else res.iloc[0:0]
+    title = f"sweep over {', '.join(keys) or 'seeds'}"
+    body = f"""
+<h1>{html.escape(title)}</h1>
+<p class="sub">sweep directory <code>{html.escape(str(d))}</code>: {len(res)} runs, {len(failed)} failed</p>
+<nav><a href="#figures">figures</a> <a href="#configs">configurations</a> <a href="#runs">runs</a></nav>
+<section id="figures"><h2>Figures</h2>{"".join(figs)}</section>
+<section id="configs"><h2>Mean and 95% interval across seeds, per configuration</h2>{_table(pd.DataFrame(rows))}</section>
+<section id="runs"><h2>Every run</h2>{_table(res)}</section>
 """
     return title, body
 

@@ -926,3 +926,61 @@ def _declutter(ax: Axes, notes: list[Any]) -> None:
                 break
         else:
             note.remove()
+
+
+#: The metrics a sweep's figures show, when present in ``results.csv``.
+SWEEP_METRICS = ("latency_mean_ms", "latency_p95_ms", "deadline_miss_rate", "energy_mj", "avg_power_w")
+
+
+def read_sweep_results(sweep_dir: str | Path) -> pd.DataFrame:
+    """``results.csv`` of a sweep directory, with the checks the figures need.
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable or not a sweep's results (one-line message).
+    """
+    from simsched.errors import ConfigError
+
+    path = Path(sweep_dir) / "results.csv"
+    try:
+        res = pd.read_csv(path, keep_default_na=False, na_values={"": [""]}, dtype={"error": str, "run_id": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ConfigError(str(path), "", f"cannot read the sweep results ({exc})") from None
+    if "seed" not in res.columns:
+        raise ConfigError(str(path), "", "not a sweep's results.csv (no seed column)")
+    keys = list(res.columns[: list(res.columns).index("seed")])
+    if not any(pd.api.types.is_numeric_dtype(res[k]) for k in keys):
+        raise ConfigError(str(path), "", "no numeric swept key to draw on an x axis")
+    return res
+
+
+def sweep_figures(res: pd.DataFrame) -> list[tuple[str, Figure]]:
+    """One figure per numeric swept key: each metric of :data:`SWEEP_METRICS` against it.
+
+    Parameters
+    ----------
+    res : DataFrame
+        A sweep's ``results.csv`` (:func:`read_sweep_results`): the swept keys come
+        before the ``seed`` column.
+
+    Returns
+    -------
+    list of (str, Figure)
+        A file stem (``sweep_<key>``) and the figure, a line per combination of the
+        other keys, with 95% bands across seeds (:func:`sweep_lines`).
+    """
+    from matplotlib.figure import Figure
+
+    keys = list(res.columns[: list(res.columns).index("seed")])
+    numeric = [k for k in keys if pd.api.types.is_numeric_dtype(res[k])]
+    metrics = [m for m in SWEEP_METRICS if m in res.columns and pd.to_numeric(res[m], errors="coerce").notna().any()]
+    out = []
+    for x in numeric:
+        others = [k for k in keys if k != x]
+        fig = Figure(figsize=(4.2 * max(len(metrics), 1), 3.8), layout="constrained")
+        axes = fig.subplots(1, max(len(metrics), 1), squeeze=False)[0]
+        for ax, m in zip(axes, metrics, strict=False):
+            sweep_lines(res, m, x, by=others, ax=ax)
+        out.append((f"sweep_{''.join(c if c.isalnum() else '_' for c in x)}", fig))
+    return out

@@ -161,3 +161,20 @@ def test_report_opens_in_headless_chromium(run_dir: Path, report: Path, tmp_path
         rgb = np.array(colors[app][:3])
         close = np.abs(img - rgb).max(axis=2) < 0.02
         assert close.sum() > 50, f"no pixels of {app}'s colour in the screenshot"
+
+
+def test_report_of_a_sweep_directory(tmp_path: Path) -> None:
+    import simsched
+
+    spec = {"base": str(ROOT / "experiments" / "minimal.yaml"), "grid": {"policy": ["fifo", "edf"], "workload.load_scale": [0.5, 1.0]},
+            "seeds": 2, "set": ["duration_ms=500"]}
+    simsched.sweep(spec, tmp_path / "sw", jobs=1, progress=False)
+    out = tmp_path / "sweep.html"
+    code, _, err = run_main(["report", str(tmp_path / "sw"), "-o", str(out)])
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 1  # one numeric swept key: load_scale
+    assert "sweep over policy, workload.load_scale" in page
+    configs = page.split('id="configs"')[1].split("</section>")[0]
+    assert configs.count("<tr>") == 4  # 2 policies x 2 loads (the header row is styled)
+    assert "8 runs, 0 failed" in page
